@@ -4,8 +4,8 @@
 // Words made only of characters that no shell treats specially are written
 // as they are, so that common commands stay readable; every other word is
 // wrapped in single quotes, inside which a POSIX shell takes every byte
-// literally (newlines, tabs, UTF-8, backslashes, dollars), with each single
-// quote written as '\”.
+// literally (newlines, tabs, UTF-8, backslashes, dollars); a single quote
+// inside is written as close-quote, backslash-quote, reopen-quote.
 package shellquote
 
 import "strings"
