@@ -11,8 +11,9 @@ package shellquote
 import "strings"
 
 // safe reports whether b needs no quoting anywhere in a word. '=' is safe
-// except in a command's first word (an assignment there), which Join
-// handles; '~' and '#' are not, as they are special at the start of a word.
+// except at the start of a word (zsh expands =cmd) and in a command's first
+// word (an assignment there), which Join handles; '~' and '#' are not, as
+// they are special at the start of a word.
 func safe(b byte) bool {
 	switch {
 	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
@@ -26,7 +27,7 @@ func Quote(s string) string {
 	if s == "" {
 		return "''"
 	}
-	plain := true
+	plain := s[0] != '='
 	for i := 0; i < len(s); i++ {
 		if !safe(s[i]) {
 			plain = false

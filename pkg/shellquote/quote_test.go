@@ -17,6 +17,7 @@ func TestQuote(t *testing.T) {
 		{"$HOME", "'$HOME'"},
 		{"~user", "'~user'"},
 		{"#x", "'#x'"},
+		{"=ls", "'=ls'"},
 		{"a;b", "'a;b'"},
 		{"tab\there", "'tab\there'"},
 		{"grüß", "'grüß'"},
@@ -42,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	words := []string{
 		"", " ", "a b", "it's", `"dq"`, `\`, `\\n`, "$(echo no)", "`echo no`", "*", "?", "[a]",
-		"~", "#c", "!x", "a\nb", "tab\t", "grüß 😀", "{a,b}", "x=y", "-n", "&", "|", ";", "<>", "''",
+		"~", "#c", "=x", "!x", "a\nb", "tab\t", "grüß 😀", "{a,b}", "x=y", "-n", "&", "|", ";", "<>", "''",
 		"\x01\x7f\xff",
 	}
 	script := `for a in "$@"; do printf '%s\0' "$a"; done`
