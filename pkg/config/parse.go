@@ -3,8 +3,8 @@ package config
 import (
 	"fmt"
 	"strconv"
-	"unicode/utf8"
 	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Limits on what Parse reads. A json.cfg is a few hundred bytes; a rumprun
