@@ -569,7 +569,7 @@ func (f *elfFile) scanToolchain() (Toolchain, error) {
 	const chunk = 1 << 20
 	const overlap = 32 // longer than the longest key
 	found := 0
-	buf := make([]byte, chunk+overlap)
+	buf := make([]byte, min(chunk+overlap, f.size))
 	for base := int64(0); base < f.size && found < len(toolchainKeys); base += chunk {
 		n := min(int64(len(buf)), f.size-base)
 		b := buf[:n]

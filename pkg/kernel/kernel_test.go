@@ -49,7 +49,7 @@ func xenPV(stripped bool) []byte {
 // strings.
 func hwKernel(class elf.Class, machine elf.Machine, stripped bool, extra ...tsec) []byte {
 	text := make([]byte, 0x2000)
-	copy(text, multibootHeader(0x10003, 0x100000, 0x100000, 0x103000, 0x108000, 0x100020))
+	copy(text, multibootHeader(0x10003, 0x100000, 0x100000, 0x102000, 0x108000, 0x100020))
 	copy(text[0x800:], recipeDesc("x86_64-rumprun-netbsd", "/opt/rr", "x86_64-linux-gnu-gcc", "-O2 -g"))
 	return telf{
 		class: class, machine: machine, entry: 0x100020, stripped: stripped,
@@ -137,7 +137,7 @@ func TestHWKernelToolchainStrings(t *testing.T) {
 				t.Errorf("%v: bits %d machine %v entry %#x stripped %v", c.class, k.Bits, k.Machine, k.Entry, k.Stripped)
 			}
 			want := &MultibootHeader{Offset: 0x1000, Flags: 0x10003, HeaderAddr: 0x100000, LoadAddr: 0x100000,
-				LoadEndAddr: 0x103000, BSSEndAddr: 0x108000, EntryAddr: 0x100020}
+				LoadEndAddr: 0x102000, BSSEndAddr: 0x108000, EntryAddr: 0x100020}
 			if !reflect.DeepEqual(k.Multiboot, want) || !k.Multiboot.AOutKludge() {
 				t.Errorf("%v: multiboot %+v", c.class, k.Multiboot)
 			}
@@ -400,6 +400,25 @@ _start:	hlt
 		run("as", append(asArgs, "-o", obj, src)...)
 		run("ld", append(c.ldargs, "-o", bin, obj)...)
 		run("strip", "-o", bin+".stripped", bin)
+		// A stamped copy: binutils read it, and strip keeps the record.
+		raw, _ := os.ReadFile(bin)
+		rec := &BakeRecord{Config: c.name, Programs: []string{"x"}}
+		var st bytes.Buffer
+		if err := Stamp(&st, bytes.NewReader(raw), int64(len(raw)), rec); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(bin+".stamped", st.Bytes(), 0o644)
+		out, err := exec.Command("readelf", "-W", "-n", bin+".stamped").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "rumpboot") || strings.Contains(string(out), "Warning") {
+			t.Errorf("readelf -n: %v\n%s", err, out)
+		}
+		run("strip", "-o", bin+".stamped.stripped", bin+".stamped")
+		for _, p := range []string{bin + ".stamped", bin + ".stamped.stripped"} {
+			k, err := Open(p)
+			if err != nil || !reflect.DeepEqual(k.Bake, rec) {
+				t.Errorf("%s: %v %+v", p, err, k)
+			}
+		}
 		for _, p := range []string{bin, bin + ".stripped"} {
 			k, err := Open(p)
 			if err != nil {
