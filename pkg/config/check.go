@@ -321,6 +321,9 @@ func (c *Config) checkNet(n Net, p string, errf, warnf func(string, bool, string
 	}
 	_, hasMask := c.pos[p+"/mask"]
 	if n.Method != "static" {
+		if hasMask {
+			errf(p+"/mask", true, "\"mask\" is only used with method \"static\"")
+		}
 		if n.Addr != "" {
 			errf(p+"/addr", true, "\"addr\" is only used with method \"static\"")
 		}
@@ -343,7 +346,17 @@ func (c *Config) checkNet(n Net, p string, errf, warnf func(string, bool, string
 	}
 	pfx, err := netip.ParsePrefix(n.Addr)
 	if err != nil {
-		errf(p+"/addr", false, "invalid address %q", n.Addr)
+		a, bits, _ := strings.Cut(n.Addr, "/")
+		ip, aerr := netip.ParseAddr(a)
+		b, berr := strconv.Atoi(bits)
+		switch {
+		case aerr != nil:
+			errf(p+"/addr", false, "invalid address %q", a)
+		case berr == nil && b > ip.BitLen():
+			errf(p+"/addr", false, "prefix length %d is too long for %q (at most %d)", b, a, ip.BitLen())
+		default:
+			errf(p+"/addr", false, "invalid prefix length %q in %q", bits, n.Addr)
+		}
 		return
 	}
 	if want := n.Type == "inet6"; pfx.Addr().Is6() != want || pfx.Addr().Is4In6() {

@@ -127,7 +127,8 @@ func parseDocument(data []byte) (*node, []diag, *syntaxError) {
 	for {
 		p.skipSpace()
 		if p.off < len(data) && data[p.off] == ',' {
-			p.strayComma()
+			p.trailingComma(p.pos())
+			p.off++
 			continue
 		}
 		break
@@ -191,6 +192,10 @@ func (p *parser) skipSpace() {
 		}
 		p.off++
 	}
+}
+
+func (p *parser) trailingComma(at pos) {
+	p.warn = append(p.warn, diag{pos: at, msg: "trailing comma ignored (rumprun dialect)", warning: true})
 }
 
 func (p *parser) strayComma() {
@@ -265,7 +270,7 @@ func isWordByte(c byte) bool {
 func (p *parser) object(depth int) *node {
 	n := &node{kind: kObject, pos: p.pos(), depth: depth}
 	p.off++ // '{'
-	needComma := false
+	needComma, sepPending, sepPos := false, false, pos{}
 	for {
 		p.skipSpace()
 		if p.off >= len(p.data) {
@@ -275,19 +280,15 @@ func (p *parser) object(depth int) *node {
 		c := p.data[p.off]
 		switch {
 		case c == '}':
+			if sepPending {
+				p.trailingComma(sepPos)
+			}
 			p.off++
 			return n
 		case c == ',':
 			if needComma {
-				needComma = false
-				// A comma followed directly by '}' is a trailing comma.
-				at, line, ls := p.off, p.line, p.lineStart
+				needComma, sepPending, sepPos = false, true, p.pos()
 				p.off++
-				p.skipSpace()
-				if p.off < len(p.data) && p.data[p.off] == '}' {
-					p.off, p.line, p.lineStart = at, line, ls
-					p.strayComma()
-				}
 				continue
 			}
 			p.strayComma()
@@ -315,14 +316,14 @@ func (p *parser) object(depth int) *node {
 			return nil
 		}
 		n.mem = append(n.mem, member{key, keyPos, v})
-		needComma = true
+		needComma, sepPending = true, false
 	}
 }
 
 func (p *parser) array(depth int) *node {
 	n := &node{kind: kArray, pos: p.pos(), depth: depth}
 	p.off++ // '['
-	needComma := false
+	needComma, sepPending, sepPos := false, false, pos{}
 	for {
 		p.skipSpace()
 		if p.off >= len(p.data) {
@@ -332,18 +333,15 @@ func (p *parser) array(depth int) *node {
 		c := p.data[p.off]
 		switch {
 		case c == ']':
+			if sepPending {
+				p.trailingComma(sepPos)
+			}
 			p.off++
 			return n
 		case c == ',':
 			if needComma {
-				needComma = false
-				at, line, ls := p.off, p.line, p.lineStart
+				needComma, sepPending, sepPos = false, true, p.pos()
 				p.off++
-				p.skipSpace()
-				if p.off < len(p.data) && p.data[p.off] == ']' {
-					p.off, p.line, p.lineStart = at, line, ls
-					p.strayComma()
-				}
 				continue
 			}
 			p.strayComma()
@@ -357,7 +355,7 @@ func (p *parser) array(depth int) *node {
 			return nil
 		}
 		n.elems = append(n.elems, v)
-		needComma = true
+		needComma, sepPending = true, false
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -71,6 +72,9 @@ func validate(v any, vpos, kpos map[string]pos) []diag {
 	var ds []diag
 	for _, e := range errs {
 		ptr := contextPointer(e.Context())
+		if e.Type() == "pattern" && ptr == "/env" {
+			continue // the invalid_property_name error names the key
+		}
 		if e.Type() == "number_one_of" {
 			// The branch that matched best explains the problem better.
 			if hasErrorBelow(errs, ptr) {
@@ -141,6 +145,12 @@ func schemaDiag(e gojsonschema.ResultError, ptr string, vpos, kpos map[string]po
 	case "enum":
 		given, _ := e.Value().(string)
 		allowed := strings.Split(fmt.Sprint(det["allowed"]), ", ")
+		for i, a := range allowed {
+			// gojsonschema marshals the list with HTML escaping ("\u0026").
+			if u, err := strconv.Unquote(a); err == nil {
+				allowed[i] = strconv.Quote(u)
+			}
+		}
 		d.msg = fmt.Sprintf("%s must be one of %s, not %s", describeAt(ptr), strings.Join(allowed, ", "), jsonish(e.Value()))
 		var plain []string
 		for _, a := range allowed {

@@ -239,3 +239,78 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// Mapping says how one guest device of a config reaches the host side of a
+// target: the device-naming explanation rump-cfgcheck -v prints.
+type Mapping struct {
+	Pointer string // "/net/0" or "/blk/1"
+	Guest   string // guest name: vioif0, /dev/ld0a, xvda, images/data.img
+	Host    string // what provides it on the target
+}
+
+// HostMap explains, for each configured interface and disk, what provides
+// it on target. Names the target cannot have are described as such (the
+// errors themselves come from CheckTarget).
+func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
+	r, err := rulesFor(target, k)
+	if err != nil {
+		return nil
+	}
+	var out []Mapping
+	for i, n := range c.Net {
+		m := Mapping{Pointer: "/net/" + strconv.Itoa(i), Guest: n.If}
+		g := ifPrefixRE.FindStringSubmatch(n.If)
+		switch {
+		case g == nil || !contains(r.ifs, g[1]) || (r.onlyIf0 && g[2] != "0"):
+			m.Host = "none: " + r.name + " names interfaces " + r.ifHelp
+		case target == QEMU && g[1] == "vioif":
+			m.Host = "virtio-net PCI device number " + g[2] + " (-device virtio-net-pci, in slot order)"
+		case target == QEMU && g[1] == "wm":
+			m.Host = "e1000 PCI device number " + g[2] + " (-device e1000, in slot order)"
+		case target == Xen && g[1] == "xenif":
+			m.Host = "vif number " + g[2] + " (vif = [...] in the xl config)"
+		case target == Xen:
+			m.Host = "vif number " + g[2] + " with model=e1000 (HVM)"
+		case target == EC2:
+			m.Host = "the instance's primary network interface"
+		default:
+			m.Host = "the machine's " + g[1] + " NIC number " + g[2]
+		}
+		out = append(out, m)
+	}
+	for i, b := range c.Blk {
+		m := Mapping{Pointer: "/blk/" + strconv.Itoa(i), Guest: b.Path}
+		d := devPathRE.FindStringSubmatch(b.Path)
+		switch {
+		case b.Fstype == "kernfs":
+			m.Guest = "kernfs"
+			m.Host = "none: the kernel's own file system"
+		case b.Source == "vnd":
+			m.Host = "an image file inside a file system mounted before it (vnd)"
+		case b.Source == "etfs" && r.etfs != nil && r.etfs.MatchString(b.Path):
+			if target == EC2 {
+				m.Host = "the EBS volume attached as /dev/" + b.Path
+			} else {
+				m.Host = "disk = ['file:IMAGE," + b.Path + ",w'] in the xl config"
+			}
+		case b.Source == "dev" && d != nil && contains(r.devs, d[1]):
+			switch {
+			case target == QEMU && d[1] == "ld":
+				m.Host = "virtio-blk disk number " + d[2] + " (-drive if=virtio), partition " + d[3]
+			case target == QEMU:
+				m.Host = "virtio-scsi disk number " + d[2] + " (-device scsi-hd), partition " + d[3]
+			case d[1] == "cd":
+				m.Host = "CD-ROM number " + d[2] + " (the boot medium is cd0)"
+			default:
+				m.Host = "the machine's " + d[1] + " disk number " + d[2] + ", partition " + d[3]
+			}
+		default:
+			m.Host = "none: " + r.devHelp
+		}
+		if b.Mountpoint != "" {
+			m.Host += ", mounted at " + b.Mountpoint
+		}
+		out = append(out, m)
+	}
+	return out
+}
