@@ -1,0 +1,237 @@
+// Command rump-initrd writes an initrd: a newc cpio archive, optionally
+// gzip-compressed, of directory trees, files, a file list and a
+// gen_init_cpio spec, with a validated /json.cfg. With -t it lists one.
+// See rump-initrd(1).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/initrd"
+)
+
+const usage = `usage: rump-initrd [-pvz0] [-c json.cfg] [-o file] [-s spec]... [SRC[:DST] | -]...
+       rump-initrd -t file
+
+Write a newc cpio initrd to standard output (or -o file) from:
+  SRC[:DST]   a directory tree (its contents at DST, default the root) or a
+              file (at DST, default its base name); the last ':' splits
+  -           a file list on standard input, one path a line, as find prints
+              it for "cpio -o" (with -0: NUL-separated, as find -print0)
+  -s spec     a gen_init_cpio spec (file, dir, nod, slink, pipe, sock lines)
+  -c json.cfg a config, validated and stored in canonical form as /json.cfg
+Later sources override earlier ones: the SRC arguments in order, then the
+specs, then the config.
+
+  -0          the file list is NUL-separated
+  -c file     validate this json.cfg and store it as /json.cfg
+  -o file     write the archive to file, atomically (default: standard output)
+  -p          keep owners and times from the source (default: uid/gid 0,
+              mtime $SOURCE_DATE_EPOCH or 0)
+  -s file     add a gen_init_cpio spec (repeatable)
+  -t file     list the entries of an initrd (plain or gzip) like cpio -tvn
+  -v          say which source overrides which
+  -z          compress with gzip (in parallel, reproducibly)
+  -h          print this help
+`
+
+type specs []string
+
+func (s *specs) String() string     { return strings.Join(*s, ",") }
+func (s *specs) Set(v string) error { *s = append(*s, v); return nil }
+
+// usageError is a mistake on the command line: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(realMain(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// realMain runs the tool and returns its exit status: 0 success, 1
+// failure or invalid input, 2 usage error.
+func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	err := run(argv, stdin, stdout, stderr)
+	var ue usageError
+	var cerr config.ErrorList
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "rump-initrd: %s\n%s", ue.msg, strings.SplitAfter(usage, "\n\n")[0])
+		return 2
+	case errors.As(err, &cerr):
+		fmt.Fprintln(stderr, cerr) // file:line:col: message, one a line
+	default:
+		fmt.Fprintf(stderr, "rump-initrd: %s\n", strings.TrimPrefix(err.Error(), "initrd: "))
+	}
+	return 1
+}
+
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rump-initrd", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		cfgFile, outFile, listFile string
+		specFiles                  specs
+		preserve, verbose, gz, nul bool
+	)
+	fs.StringVar(&cfgFile, "c", "", "")
+	fs.StringVar(&outFile, "o", "-", "")
+	fs.StringVar(&listFile, "t", "", "")
+	fs.Var(&specFiles, "s", "")
+	fs.BoolVar(&preserve, "p", false, "")
+	fs.BoolVar(&verbose, "v", false, "")
+	fs.BoolVar(&gz, "z", false, "")
+	fs.BoolVar(&nul, "0", false, "")
+
+	// Accept flags after operands too ("rump-initrd rootfs -z"), up to "--".
+	var args []string
+	rest := argv
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if err == flag.ErrHelp {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		used := len(rest) - len(fs.Args())
+		rest = fs.Args()
+		if len(rest) == 0 || used > 0 && argv[len(argv)-len(rest)-1] == "--" {
+			args = append(args, rest...)
+			break
+		}
+		args = append(args, rest[0])
+		rest = rest[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	if set["t"] {
+		if len(set) > 1 || len(args) > 0 {
+			return usageError{"-t takes only the file to list"}
+		}
+		return list(listFile, stdin, stdout)
+	}
+	if len(args) == 0 && len(specFiles) == 0 && cfgFile == "" {
+		return usageError{"nothing to archive: give a SRC, -, -s spec or -c json.cfg"}
+	}
+	stdinUsers := 0
+	for _, a := range append(append(append([]string(nil), args...), specFiles...), cfgFile) {
+		if a == "-" {
+			stdinUsers++
+		}
+	}
+	if stdinUsers > 1 {
+		return usageError{"standard input can feed only one of -, -s - and -c -"}
+	}
+
+	mtime, err := sourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	opts := initrd.Options{Preserve: preserve, Mtime: mtime, Gzip: gz,
+		Warn: func(msg string) { fmt.Fprintf(stderr, "rump-initrd: warning: %s\n", msg) }}
+	if verbose {
+		opts.Verbose = func(msg string) { fmt.Fprintf(stderr, "rump-initrd: %s\n", msg) }
+	}
+	b := initrd.NewBuilder(opts)
+	for _, a := range args {
+		if a == "-" {
+			sep := byte('\n')
+			if nul {
+				sep = 0
+			}
+			err = b.AddList(stdin, "standard input", sep)
+		} else {
+			src, dst := a, ""
+			if i := strings.LastIndexByte(a, ':'); i >= 0 {
+				src, dst = a[:i], a[i+1:]
+			}
+			if src == "" {
+				return usageError{fmt.Sprintf("%q: no source before ':'", a)}
+			}
+			err = b.AddPath(src, dst)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for _, s := range specFiles {
+		if err := withInput(s, stdin, func(r io.Reader, name string) error { return b.AddSpec(r, name) }); err != nil {
+			return err
+		}
+	}
+	if cfgFile != "" {
+		if err := addConfig(b, cfgFile, stdin, stderr); err != nil {
+			return err
+		}
+	}
+	return writeOutput(outFile, stdout, b.WriteArchive)
+}
+
+// sourceDateEpoch returns $SOURCE_DATE_EPOCH, or 0 when it is unset.
+func sourceDateEpoch() (int64, error) {
+	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || s == "" {
+		return 0, nil
+	}
+	t, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || t < 0 || t > 1<<32-1 {
+		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a time newc can hold (seconds from 0 to 4294967295)", s)
+	}
+	return t, nil
+}
+
+func withInput(name string, stdin io.Reader, f func(io.Reader, string) error) error {
+	if name == "-" {
+		return f(stdin, "standard input")
+	}
+	file, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	return f(file, name)
+}
+
+// addConfig validates a json.cfg and stores its canonical form as
+// /json.cfg; warnings go to stderr.
+func addConfig(b *initrd.Builder, name string, stdin io.Reader, stderr io.Writer) error {
+	var data []byte
+	err := withInput(name, stdin, func(r io.Reader, label string) (err error) {
+		data, err = io.ReadAll(r)
+		name = label
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	cfg, warnings, err := config.Parse(name, data)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	if err != nil {
+		return err
+	}
+	canon, err := cfg.Canonical()
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return b.AddData("json.cfg", canon, 0o644, name)
+}
+
+func list(name string, stdin io.Reader, stdout io.Writer) error {
+	return withInput(name, stdin, func(r io.Reader, _ string) error { return initrd.List(stdout, r) })
+}
