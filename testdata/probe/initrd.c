@@ -74,11 +74,12 @@ static void report_cpio(int i, const u8 *p, ulong n)
 		int k;
 
 		if (!in_archive) {
+			/* Between archives: zero padding, then a header at a 4-byte boundary. */
 			if (p[pos] == 0) {
 				pos++;
 				continue;
 			}
-			if (pos & 3) {
+			if ((pos & 3) || !is_newc(p + pos, n - pos)) {
 				cpio_error(i, "data after trailer", pos);
 				break;
 			}
@@ -88,7 +89,7 @@ static void report_cpio(int i, const u8 *p, ulong n)
 			break;
 		}
 		if (!is_newc(p + pos, n - pos)) {
-			cpio_error(i, in_archive ? "bad header magic" : "data after trailer", pos);
+			cpio_error(i, "bad header magic", pos);
 			break;
 		}
 		for (k = 0; k < 13; k++)
