@@ -23,9 +23,19 @@ func Parse(filename string, data []byte) (*Config, []Diagnostic, error) {
 		return nil, warns, err
 	}
 	ds = append(ds, normalize(root)...)
+	reported := map[string]bool{}
+	for _, d := range ds {
+		if !d.warning {
+			reported[d.ptr] = true
+		}
+	}
 	vpos, kpos := map[string]pos{}, map[string]pos{}
 	v := toValue(root, "", vpos, kpos)
-	ds = append(ds, validate(v, vpos, kpos)...)
+	for _, d := range validate(v, vpos, kpos) {
+		if !reported[d.ptr] { // one error per value is enough
+			ds = append(ds, d)
+		}
+	}
 	if hasError(ds) {
 		warns, err := split(filename, ds)
 		return nil, warns, err
