@@ -2,33 +2,48 @@
 // QEMU and decodes what it reports, so that tests can check what a
 // launcher or a boot medium really hands to a multiboot kernel.
 //
-// The probe prints one fact per line on COM1 (see testdata/probe/README.md):
-// the loader name, the command line, each module (size, string, newc cpio
-// entries of plain or gzip initrds, json.cfg, JSON text), memory, the PCI
-// functions on bus 0, then rumprun's console markers. Its exit status N is
-// the first probe-exit=N in the config texts it received; it then writes N
-// to isa-debug-exit (QEMU exits with 2N+1) or, without that device, halts.
+// The probe prints one fact per line on COM1 (testdata/probe/README.md has
+// the format): the loader name, the command line, each module (size,
+// string, the newc cpio entries of a plain or gzip initrd, its json.cfg,
+// JSON text), memory, the PCI functions on bus 0, then rumprun's console
+// markers. Its exit status N is the first probe-exit=N in the config
+// texts it received (command line, then modules in order); with
+// probe-bootstrap-fail it prints "=== bootstrap failed" instead of calling
+// main. It then writes N to isa-debug-exit (QEMU exits with 2N+1) or,
+// without that device, halts for ever.
 //
 // API:
 //
-//	Kernel(t, Flavor{Bits: 64, Initrd: true}) string  // path of a built probe; builds all four once per test binary
-//	Boot(t, BootOptions{...}) *Result                 // qemu-system-i386/x86_64 -accel tcg ... -kernel K, no shell
-//	Run(t, name, args...) *Result                     // any command that boots a probe on its stdout
-//	RunCmd(t, cmd, timeout) *Result                   // the same for a prepared *exec.Cmd (Env, Dir, Stdin)
-//	Parse(out) (*Result, error)                       // decode a transcript
+//	Flavors, Flavor{Bits: 32|64, Initrd: bool}        the four kernels; Flavor.String() is the file's base name
+//	Kernel(t, f) string                               path of a built kernel; make builds all four once per test binary
+//	                                                  into os.TempDir()/rumptools-probe-<hash of the sources>
+//	SourceDir() (string, error)                       the repository's testdata/probe
+//	Boot(t, BootOptions) *Result                      qemu-system-i386 (ELF32) or qemu-system-x86_64, no shell
+//	QEMUArgs(BootOptions) ([]string, error)           the arguments Boot passes
+//	Run(t, name, args...) *Result                     any command that boots a probe on its standard output
+//	RunCmd(t, *exec.Cmd, timeout) *Result             the same for a prepared command (Env, Dir, Stdin)
+//	Parse(out) (*Result, error)                       decode a transcript; *ParseError for a malformed line
+//	(*Result).Args() string                           the command line without the kernel path QEMU puts first
 //
-// Boot, Run and RunCmd fail the test (with the output so far) when the
-// command outlives its timeout (DefaultTimeout unless given), and skip it
-// when the program (QEMU, make, gcc -m32) is not installed. At most two of
-// them run at a time across all test processes of the machine: each holds
-// one of two flock(2)ed slot files in os.TempDir() while its command runs.
-// A command still running 3 s after the probe printed "halted" or
-// "=== bootstrap failed" (QEMU without isa-debug-exit keeps running, as
-// with real rumprun kernels) is killed and reported with Killed set.
+// Boot runs QEMU with -accel tcg -m 128 -nodefaults -vga none -display none
+// -serial stdio -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04
+// -kernel K [-append S] [-initrd "path string,path"] plus ExtraArgs; it
+// skips the test when the QEMU binary is missing, and Kernel skips it when
+// make, gcc -m32 or binutils are.
 //
-// Result.Cmdline is the command line as the kernel received it: QEMU puts
-// the kernel's path and a space before the -append text (use
-// Result.Args); a module's string is its whole -initrd entry, path first.
+// Boot, Run and RunCmd fail the test with the output so far when the
+// command outlives its timeout (DefaultTimeout, 60 s, unless given) and
+// kill its whole process group. A command still running 3 s after the
+// probe printed "halted" or "=== bootstrap failed" (QEMU without
+// isa-debug-exit, like a launcher starts it) is killed and reported with
+// Result.Killed set and ProcessExit -1. At most two of these commands run
+// at a time across all test processes on the machine: each holds one of
+// two flock(2)ed slot files in os.TempDir() while its command runs.
+//
+// Result.Cmdline is the command line as the kernel received it: QEMU
+// (like GRUB) puts the kernel's path and a space before the -append text,
+// even without -append. A module's string is its whole -initrd entry,
+// path first, then a space and the text after it.
 package probe
 
 import (
@@ -326,11 +341,14 @@ type watcher struct {
 func (w *watcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	// Look at the new bytes and the line they may complete.
+	from := max(w.buf.Len()-len("=== bootstrap failed\n"), 0)
 	w.buf.Write(p)
 	if !w.closed {
 		b := w.buf.Bytes()
-		if bytes.Contains(b, []byte("\nhalted\n")) || bytes.HasPrefix(b, []byte("halted\n")) ||
-			bytes.Contains(b, []byte("=== bootstrap failed\n")) {
+		tail := b[from:]
+		if bytes.Contains(tail, []byte("\nhalted\n")) || bytes.HasPrefix(b, []byte("halted\n")) ||
+			bytes.Contains(tail, []byte("=== bootstrap failed\n")) {
 			close(w.done)
 			w.closed = true
 		}
@@ -431,7 +449,7 @@ func (s slot) Close() error { return s.f.Close() } // closing drops the flock
 func acquireSlot() (slot, error) {
 	var files [2]*os.File
 	for i := range files {
-		f, err := os.OpenFile(slotPath(i), os.O_RDWR|os.O_CREATE, 0o666)
+		f, err := os.OpenFile(slotPath(i), os.O_RDONLY|os.O_CREATE, 0o666)
 		if err != nil {
 			for _, g := range files[:i] {
 				g.Close()

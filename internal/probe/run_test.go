@@ -98,3 +98,30 @@ func TestSlotIsExclusive(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The end of a boot is noticed however the output is split into writes.
+func TestWatcherSplitWrites(t *testing.T) {
+	for _, out := range []string{"probe: end\nhalted\n", "halted\n", "x\n=== bootstrap failed\n"} {
+		w := &watcher{done: make(chan struct{})}
+		for i := 0; i < len(out); i++ {
+			select {
+			case <-w.done:
+				t.Fatalf("%q: done after %d bytes", out, i)
+			default:
+			}
+			w.Write([]byte{out[i]})
+		}
+		select {
+		case <-w.done:
+		default:
+			t.Errorf("%q: end not noticed", out)
+		}
+	}
+	w := &watcher{done: make(chan struct{})}
+	w.Write([]byte("not halted\nhalted yet\n"))
+	select {
+	case <-w.done:
+		t.Error("a line that only contains \"halted\" ended the boot")
+	default:
+	}
+}
