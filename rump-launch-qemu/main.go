@@ -1,0 +1,195 @@
+// Command rump-launch-qemu runs a rumprun unikernel in QEMU like a program:
+// console on standard output, the program's exit status as its own.
+// See man/rump-launch-qemu.1.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/launch"
+	"github.com/rumptools/rumptools/pkg/launch/qemu"
+)
+
+const usage = `usage: rump-launch-qemu [-n] [-c CFG] [-M MB] [-I GUESTIF=BACKEND]... [-b FILE[,MOUNTPOINT]]...
+                        [-e NAME=VALUE]... [-N HOSTNAME] [-g 'QEMU ARGS']... [-D PORT] [-p]
+                        [-d [--log FILE]] [--accel A[:B]] [--protocol P] [--config-via V]
+                        [--name NAME] KERNEL [INITRD] [-- ARGS...]
+
+Boots KERNEL (a rumprun hw kernel) in QEMU with the console on standard
+output and exits with the program's exit status.
+
+  -n              print the QEMU command (one shell command) and run nothing
+  -c CFG          json.cfg to use ("-": standard input); default: the
+                  initrd's /json.cfg, else an empty config
+  -M MB           guest memory in MiB (default 64)
+  -I GUESTIF=BACKEND
+                  attach guest interface GUESTIF (vioifN: virtio-net, wmN:
+                  e1000); BACKEND is user[,OPTS] (default), tap:IFNAME,
+                  bridge:BR, or raw -netdev options (TYPE,OPTS); mac=ADDR
+                  sets the address
+  -b FILE[,MOUNTPOINT]
+                  attach a disk image as /dev/ldNa (N in -b order); ISO
+                  images read-only; mounted at MOUNTPOINT or /mnt/ldNa
+  -e NAME=VALUE   set an environment variable in the config
+  -N HOSTNAME     set the guest's hostname in the config
+  -g 'QEMU ARGS'  raw QEMU arguments, split like shell words, appended last
+  -D PORT         gdb stub on TCP port PORT
+  -p              start paused (continue from gdb or the QEMU monitor)
+  -d              run in the background, console in the log file; prints qemu:PID
+  --log FILE      console log file for -d (default NAME.log)
+  --accel A[:B]   accelerators in order of preference (default kvm:tcg;
+                  kvm is skipped when /dev/kvm is not usable)
+  --protocol P    boot protocol: rumprun or initrd/1 (default: from the kernel)
+  --config-via V  rumprun protocol: cmdline or module (default: cmdline,
+                  module when the command line would be too long)
+  --name NAME     machine name, for MAC addresses and QEMU (default: the
+                  hostname, else the kernel's file name)
+  ARGS            the program's argv after argv[0], exactly as given
+`
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, " ") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "rump-launch-qemu: "+format+"\n", args...)
+		return 1
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "rump-launch-qemu: "+format+"\n", args...)
+		fmt.Fprintln(stderr, "run 'rump-launch-qemu -h' for usage")
+		return 2
+	}
+
+	fs := flag.NewFlagSet("rump-launch-qemu", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o launch.Options
+	var qo qemu.Options
+	var ifs, disks, envs, raw list
+	dryRun := fs.Bool("n", false, "")
+	fs.StringVar(&o.ConfigFile, "c", "", "")
+	fs.IntVar(&o.MemoryMiB, "M", 0, "")
+	fs.Var(&ifs, "I", "")
+	fs.Var(&disks, "b", "")
+	fs.Var(&envs, "e", "")
+	fs.StringVar(&o.Hostname, "N", "", "")
+	fs.Var(&raw, "g", "")
+	fs.IntVar(&qo.GDBPort, "D", 0, "")
+	fs.BoolVar(&qo.Paused, "p", false, "")
+	fs.BoolVar(&qo.Background, "d", false, "")
+	fs.StringVar(&qo.LogFile, "log", "", "")
+	accel := fs.String("accel", "kvm:tcg", "")
+	fs.StringVar(&o.Protocol, "protocol", "", "")
+	fs.StringVar(&qo.ConfigVia, "config-via", "", "")
+	fs.StringVar(&o.Name, "name", "", "")
+
+	// Everything after the first "--" is the program's argv, untouched.
+	opts := argv
+	for i, a := range argv {
+		if a == "--" {
+			opts, o.Args = argv[:i], append([]string{}, argv[i+1:]...)
+			break
+		}
+	}
+	// Options may come before and after the positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(opts); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			return usageErr("%v", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		opts = fs.Args()[1:]
+	}
+	switch {
+	case len(pos) == 0:
+		return usageErr("no kernel given")
+	case len(pos) > 2:
+		return usageErr("unexpected argument %q: program arguments go after --", pos[2])
+	}
+	o.Kernel = pos[0]
+	if len(pos) == 2 {
+		o.Initrd = pos[1]
+	}
+	if o.MemoryMiB < 0 {
+		return usageErr("-M %d: want a size in MiB", o.MemoryMiB)
+	}
+	if qo.GDBPort < 0 || qo.GDBPort > 65535 {
+		return usageErr("-D %d: want a TCP port (1 to 65535)", qo.GDBPort)
+	}
+	if qo.LogFile != "" && !qo.Background {
+		return usageErr("--log is for -d (in the foreground the console is standard output)")
+	}
+	o.Interfaces, o.Disks, o.Env, o.Stdin = ifs, disks, envs, stdin
+	for _, g := range raw {
+		words, err := qemu.SplitArgs(g)
+		if err != nil {
+			return fail("-g %v", err)
+		}
+		qo.Extra = append(qo.Extra, words...)
+	}
+	var err error
+	if qo.Accel, err = qemu.Accel(*accel, qemu.KVM); err != nil {
+		return fail("%v", err)
+	}
+
+	plan, warnings, err := launch.New(o, qemu.Target)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	if err != nil {
+		var l config.ErrorList
+		if errors.As(err, &l) {
+			for _, d := range l {
+				if d.File == "" {
+					fmt.Fprintf(stderr, "rump-launch-qemu: %s\n", d.Msg)
+				} else {
+					fmt.Fprintln(stderr, d)
+				}
+			}
+			return 1
+		}
+		return fail("%v", err)
+	}
+	if qo.Background && qo.LogFile == "" {
+		qo.LogFile = plan.Name + ".log"
+	}
+	cmd, err := qemu.Build(plan, qo)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if *dryRun {
+		fmt.Fprintln(stdout, cmd.Shell())
+		return 0
+	}
+
+	res, err := qemu.Run(cmd, stdout, stderr)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if qo.Background {
+		fmt.Fprintf(stdout, "qemu:%d\n", res.PID)
+		return 0
+	}
+	code, msg := res.Exit(cmd.Path)
+	if msg != "" {
+		fail("%s", msg)
+	}
+	return code
+}
