@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -355,4 +356,21 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReaderBoundedMemory: a header that claims a 4 GiB file and the
+// longest name makes the Reader allocate no more than its fixed buffers.
+func TestReaderBoundedMemory(t *testing.T) {
+	archive := writeArchive(t, []entry{{Header: Header{Name: strings.Repeat("n", MaxName), Mode: TypeReg | 0o644, Size: 10}, Data: "0123456789"}})
+	copy(archive[54:], "FFFFFFFF") // c_filesize
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := readAll(bytes.NewReader(archive))
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.Contains(err.Error(), "truncated data") {
+		t.Errorf("error %v, want truncated data", err)
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 256<<10 {
+		t.Errorf("reading allocated %d bytes", n)
+	}
 }
