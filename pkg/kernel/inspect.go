@@ -341,7 +341,7 @@ func Inspect(r io.ReaderAt, size int64) (*Kernel, error) {
 	// Toolchain strings: from the recipe note when the note survives,
 	// else from the bytes of the file (baked kernels fold it into .text).
 	if recipe != nil {
-		k.Toolchain = parseRecipe(recipe)
+		k.Toolchain, k.RecipeNote = parseRecipe(recipe), true
 	} else if k.Toolchain, err = f.scanToolchain(); err != nil {
 		return nil, err
 	}

@@ -133,9 +133,10 @@ type Kernel struct {
 	XenGuestRaw string            // the __xen_guest string as it is
 	XenNotes    []Note            // notes owned by "Xen"
 
-	Toolchain Toolchain
-	Protocols []string    // rumpboot type-1 notes, in file order, without duplicates
-	Bake      *BakeRecord // rumpboot type-2 note; nil when not baked by rump-bake
+	Toolchain  Toolchain
+	RecipeNote bool        // Toolchain came from a bake recipe note (objects), not from strings in the bytes (kernels)
+	Protocols  []string    // rumpboot type-1 notes, in file order, without duplicates
+	Bake       *BakeRecord // rumpboot type-2 note; nil when not baked by rump-bake
 
 	Stripped bool // no .symtab section
 }

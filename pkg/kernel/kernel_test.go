@@ -91,7 +91,7 @@ func TestXenPV(t *testing.T) {
 			t.Errorf("stripped=%v: XenGuestRaw %q", stripped, k.XenGuestRaw)
 		}
 		wantTC := Toolchain{"x86_64-rumprun-netbsd", "/opt/rumprun/rumprun-x86_64", "cc", "-m64"}
-		if k.Toolchain != wantTC {
+		if k.Toolchain != wantTC || !k.RecipeNote {
 			t.Errorf("stripped=%v: toolchain %+v", stripped, k.Toolchain)
 		}
 		if k.Stripped != stripped {
@@ -145,7 +145,7 @@ func TestHWKernelToolchainStrings(t *testing.T) {
 				t.Errorf("platform %q", k.Platform)
 			}
 			wantTC := Toolchain{"x86_64-rumprun-netbsd", "/opt/rr", "x86_64-linux-gnu-gcc", "-O2 -g"}
-			if k.Toolchain != wantTC {
+			if k.Toolchain != wantTC || k.RecipeNote {
 				t.Errorf("toolchain %+v", k.Toolchain)
 			}
 		}

@@ -1,0 +1,331 @@
+package bake
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/rumptools/rumptools/pkg/kernel"
+	"github.com/rumptools/rumptools/pkg/shellquote"
+)
+
+// Version is the version rump-bake writes into bake records.
+const Version = "0.1.0"
+
+// Options describe one bake.
+type Options struct {
+	Inputs    []string // application objects, in program order
+	Output    string   // kernel to write; "-" for standard output
+	Config    string   // config to bake; "" for the toolchain's default
+	ConfFiles []string // extra rumprun-bake.conf files (-c), read after the toolchain's
+	Mods      []string // commands applied to the chosen config (-m), in order
+	ToolDir   string   // overrides rumprun_tooldir (-T)
+	Tool      string   // the "tool" of the bake record; "" for "rump-bake VERSION"
+
+	// StampCommand is how Script calls the stamp step, the words before
+	// the record and the file (e.g. rump-bake --stamp).
+	StampCommand []string
+}
+
+// Arg is one word of a command: a literal, or (Tmp) the name of a file in
+// the bake's temporary directory.
+type Arg struct {
+	S   string
+	Tmp bool
+}
+
+// Command is one program the bake runs.
+type Command []Arg
+
+// Plan is a bake worked out and ready to run or print.
+type Plan struct {
+	Toolchain *Toolchain
+	Config    *Config
+	Inputs    []Input
+	Output    string
+	Record    kernel.BakeRecord
+	Commands  []Command // objcopy per input, then the link into Tmp "kernel"
+	stampCmd  []string
+}
+
+// NewPlan discovers the toolchain, reads and applies the configs and
+// works out the commands of the bake.
+func NewPlan(o Options) (*Plan, error) {
+	if o.Output == "" {
+		return nil, errors.New("no output file")
+	}
+	tc, inputs, err := Discover(o.Inputs, o.ToolDir)
+	if err != nil {
+		return nil, err
+	}
+	set, err := tc.LoadConfigs(o.ConfFiles...)
+	if err != nil {
+		return nil, err
+	}
+	name := o.Config
+	if name == "" {
+		if name, err = tc.DefaultConfig(); err != nil {
+			return nil, err
+		}
+	}
+	c, err := Choose(set, name)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range o.Mods {
+		if err := set.Modify(name, m, "-m #"+strconv.Itoa(i+1)); err != nil {
+			return nil, err
+		}
+	}
+	platform := c.Platform()
+	specs := tc.SpecsFile(platform)
+	if _, err := os.Stat(specs); err != nil {
+		return nil, fmt.Errorf("config %s is for platform %s, but toolchain %s has no %s (it bakes for: %s)",
+			name, platform, tc.Dir, strings.TrimPrefix(specs, tc.Dir+"/"), orNone(tc.Platforms()))
+	}
+	objcopy, err := tc.Objcopy()
+	if err != nil {
+		return nil, err
+	}
+	cc := tc.BackingCC
+	if cc == "" {
+		return nil, fmt.Errorf("%s: the recipe names no backing compiler (rumprun_backingcc)", inputs[0].Path)
+	}
+	if _, err := exec.LookPath(cc); err != nil {
+		return nil, fmt.Errorf("backing compiler %q (rumprun_backingcc of the inputs) not found: install it or put it on PATH", cc)
+	}
+	cflags := strings.Fields(tc.CFlags)
+
+	p := &Plan{Toolchain: tc, Config: c, Inputs: inputs, Output: o.Output, stampCmd: o.StampCommand}
+	link := Command{{S: cc}}
+	for _, f := range cflags {
+		link = append(link, Arg{S: f})
+	}
+	if supportsNoPIE(cc, cflags) {
+		link = append(link, Arg{S: "-no-pie"})
+	}
+	link = append(link, Arg{S: "--sysroot=" + tc.Dir}, Arg{S: "-specs=" + specs},
+		Arg{S: "-o"}, Arg{S: "kernel", Tmp: true})
+	for i, in := range inputs {
+		obj := strconv.Itoa(i+1) + ".o"
+		p.Commands = append(p.Commands, Command{{S: objcopy},
+			{S: "--redefine-sym"}, {S: "main=rumprun_main" + strconv.Itoa(i+1)},
+			{S: in.Path}, {S: obj, Tmp: true}})
+		link = append(link, Arg{S: obj, Tmp: true})
+	}
+	if len(c.Components) > 0 {
+		link = append(link, Arg{S: "-Wl,--whole-archive"})
+		for _, comp := range c.Components {
+			link = append(link, Arg{S: comp})
+		}
+		link = append(link, Arg{S: "-Wl,--no-whole-archive"})
+	}
+	p.Commands = append(p.Commands, link)
+
+	tool := o.Tool
+	if tool == "" {
+		tool = "rump-bake " + Version
+	}
+	p.Record = kernel.BakeRecord{Config: name, Platform: platform, Arch: tc.Arch(),
+		Components: append([]string{}, c.Components...), Tool: tool}
+	for _, in := range inputs {
+		p.Record.Programs = append(p.Record.Programs, in.Name)
+	}
+	return p, nil
+}
+
+// Choose returns the named public config of the set.
+func Choose(set *Set, name string) (*Config, error) {
+	var public []string
+	for _, c := range set.Public() {
+		public = append(public, c.Name)
+	}
+	c := set.Lookup(name)
+	switch {
+	case c == nil:
+		return nil, fmt.Errorf("unknown config %q (public configs: %s)", name, orNone(public))
+	case c.Private():
+		return nil, fmt.Errorf("config %s is private, a building block of others (public configs: %s)", name, orNone(public))
+	case c.Platform() == "":
+		return nil, fmt.Errorf("config %s names no platform (a public config is named PLATFORM_NAME)", name)
+	}
+	return c, nil
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// supportsNoPIE reports whether the compiler takes -no-pie (older ones,
+// and clang before 6, reject it).
+func supportsNoPIE(cc string, cflags []string) bool {
+	args := append(append([]string{}, cflags...), "-no-pie", "-E", "-x", "c", "-o", os.DevNull, os.DevNull)
+	return exec.Command(cc, args...).Run() == nil
+}
+
+// Script writes the bake as a POSIX shell script that produces the same
+// kernel byte for byte: the commands Run runs, the stamp step, and the
+// rename into place.
+func (p *Plan) Script(w io.Writer) error {
+	dir := "."
+	if p.Output != "-" {
+		dir = filepath.Dir(p.Output)
+	}
+	var b strings.Builder
+	b.WriteString("set -e\n")
+	fmt.Fprintf(&b, "tmp=$(mktemp -d %s)\n", shellquote.Quote(filepath.Join(dir, ".rump-bake-XXXXXX")))
+	b.WriteString("trap 'rm -rf \"$tmp\"' EXIT\n")
+	for _, c := range p.Commands {
+		b.WriteString(c.shell())
+		b.WriteByte('\n')
+	}
+	rec, err := recordJSON(&p.Record)
+	if err != nil {
+		return err
+	}
+	stamp := Command{}
+	for _, s := range p.stampCommand() {
+		stamp = append(stamp, Arg{S: s})
+	}
+	stamp = append(stamp, Arg{S: rec}, Arg{S: "kernel", Tmp: true})
+	b.WriteString(stamp.shell() + "\n")
+	if p.Output == "-" {
+		b.WriteString("cat \"$tmp\"/kernel\n")
+	} else {
+		fmt.Fprintf(&b, "mv -f \"$tmp\"/kernel %s\n", shellquote.Quote(p.Output))
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+func (p *Plan) stampCommand() []string {
+	if len(p.stampCmd) > 0 {
+		return p.stampCmd
+	}
+	return []string{"rump-bake", "--stamp"}
+}
+
+func (c Command) shell() string {
+	words := make([]string, len(c))
+	for i, a := range c {
+		if a.Tmp {
+			words[i] = `"$tmp"/` + shellquote.Quote(a.S)
+		} else {
+			words[i] = shellquote.Quote(a.S)
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+func (c Command) argv(tmp string) []string {
+	words := make([]string, len(c))
+	for i, a := range c {
+		if a.Tmp {
+			words[i] = filepath.Join(tmp, a.S)
+		} else {
+			words[i] = a.S
+		}
+	}
+	return words
+}
+
+// Run performs the bake: the commands in a temporary directory beside the
+// output (their output goes to log), the stamp, then an atomic rename onto
+// the output (or a copy to stdout for "-"). On failure nothing is left
+// behind.
+func (p *Plan) Run(stdout, log io.Writer) error {
+	dir := os.TempDir()
+	if p.Output != "-" {
+		dir = filepath.Dir(p.Output)
+	}
+	tmp, err := os.MkdirTemp(dir, ".rump-bake-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for _, c := range p.Commands {
+		argv := c.argv(tmp)
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s failed (%v): %s", filepath.Base(argv[0]), err, shortCommand(c))
+		}
+	}
+	k := filepath.Join(tmp, "kernel")
+	if err := StampFile(k, &p.Record); err != nil {
+		return fmt.Errorf("stamping the kernel: %w", err)
+	}
+	if p.Output == "-" {
+		f, err := os.Open(k)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = io.Copy(stdout, f)
+		return err
+	}
+	return os.Rename(k, p.Output)
+}
+
+func shortCommand(c Command) string {
+	s := c.shell()
+	if len(s) > 300 {
+		s = s[:300] + " ..."
+	}
+	return s
+}
+
+func recordJSON(rec *kernel.BakeRecord) (string, error) {
+	var b strings.Builder
+	if err := writeJSON(&b, rec); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// StampFile adds the bake record to the kernel at path, replacing the file
+// atomically (a temporary file in the same directory, then a rename).
+func StampFile(path string, rec *kernel.BakeRecord) (err error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.CreateTemp(filepath.Dir(path), ".rump-bake-stamp-")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			out.Close()
+			os.Remove(out.Name())
+		}
+	}()
+	bw := bufio.NewWriter(out)
+	if err := kernel.Stamp(bw, in, fi.Size(), rec); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Rename(out.Name(), path)
+}

@@ -1,0 +1,58 @@
+// Package bake links rumprun application objects into a kernel the way
+// rumprun-bake does, and stamps the result with a bake record.
+//
+// # Toolchain
+//
+// rumprun's compiler (TUPLE-gcc) leaves a note in every object it writes:
+// section .note.rumprun.bakerecipe, owner "rumpkernel.org", type 0x101,
+// holding the strings "rumprun_tuple: ...", "rumprun_tooldir: ...",
+// "rumprun_backingcc: ..." and "rumprun_cflags: ...". Discover reads it
+// from every input; all inputs must agree. The tool directory holds
+// etc/rumprun-bake.conf, bin/TUPLE-objcopy and, per platform,
+// lib/rumprun-PLATFORM/specs-bake.
+//
+// # Config language (rumprun-bake.conf, version 20160209)
+//
+// A file is a sequence of directives, one per line. '#' at the start of a
+// word starts a comment that runs to the end of the line; a backslash at
+// the very end of a line joins the next line to it; words are separated
+// by blanks and may be quoted with "..." (where \" and \\ escape) or
+// '...'. A backslash elsewhere outside quotes takes the next character
+// literally.
+//
+//	version 20160209    first directive of every file; no other version is read
+//	conf NAME           opens the block of config NAME ([A-Za-z0-9_]+)
+//	  create "DESC"     creates NAME with a description; an error if it exists
+//	  add COMP...       appends components (linker arguments such as
+//	                    -lrumpvfs) not yet in the config, in order
+//	  remove COMP...    removes components; an error for one not in the config
+//	  assimilate CONF...  appends the components of other configs (as add)
+//	  nuke              empties the config's component list (the config and
+//	                    its description stay, so add can rebuild it)
+//	fnoc                closes the block
+//
+// add, remove, assimilate and nuke need the config to exist. A name that
+// starts with '_' is private: a building block for assimilate that cannot
+// be baked and is not listed. The part of a public name before its first
+// '_' is the platform (hw_generic: hw, xen_pv: xen); it selects
+// lib/rumprun-PLATFORM. Files are read in order (the toolchain's, then
+// each -c file) into one Set, so a later file can add configs or change
+// existing ones; -m commands (Set.Modify) then apply create, add, remove,
+// assimilate or nuke to the chosen config alone. Errors are SyntaxErrors
+// that name the file, line and column.
+//
+// # The bake
+//
+// For the inputs in order, N = 1..8:
+//
+//	TUPLE-objcopy --redefine-sym main=rumprun_mainN INPUT TMP/N.o
+//
+// then one link with the backing compiler:
+//
+//	CC CFLAGS [-no-pie] --sysroot=TOOLDIR -specs=TOOLDIR/lib/rumprun-PLATFORM/specs-bake \
+//	    -o TMP/kernel TMP/1.o ... -Wl,--whole-archive COMPONENTS... -Wl,--no-whole-archive
+//
+// (-no-pie when the compiler accepts it), then the bake record is appended
+// as a non-allocated SHT_NOTE section (kernel.Stamp), and the kernel is
+// renamed onto the output. Plan.Script prints the same steps as shell.
+package bake
