@@ -17,8 +17,9 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch"
 )
 
-// StopTimeout is how long QEMU gets to end after SIGTERM before SIGKILL.
-const StopTimeout = 10 * time.Second
+// stopTimeout is how long QEMU gets to end after SIGTERM before SIGKILL
+// (writing back a qcow2 image's metadata can take a moment).
+var stopTimeout = 10 * time.Second
 
 // ErrNotFound is returned (wrapped) when the QEMU binary is not on PATH.
 var ErrNotFound = errors.New("not found: install qemu-system-x86")
@@ -153,7 +154,7 @@ func runForeground(cmd *exec.Cmd, name string, stdout, stderr io.Writer) (*Resul
 		stopped = true
 		filter.dropLine(fmt.Sprintf("terminating on signal 15 from pid %d", os.Getpid()))
 		cmd.Process.Signal(syscall.SIGTERM)
-		killTimer = time.After(StopTimeout)
+		killTimer = time.After(stopTimeout)
 	}
 	var werr error
 loop:
@@ -212,12 +213,26 @@ func (f *stderrFilter) Write(p []byte) (int, error) {
 			break
 		}
 		line := f.buf[:i+1]
-		if f.drop == "" || !bytes.Contains(line, []byte(f.drop)) {
+		if !f.dropped(line) {
 			f.w.Write(line)
 		}
 		f.buf = f.buf[i+1:]
 	}
 	return len(p), nil
+}
+
+// dropped reports whether line holds the message to drop, followed by a
+// space or the line end (so that pid 1 does not match pid 12).
+func (f *stderrFilter) dropped(line []byte) bool {
+	if f.drop == "" {
+		return false
+	}
+	i := bytes.Index(line, []byte(f.drop))
+	if i < 0 {
+		return false
+	}
+	rest := line[i+len(f.drop):]
+	return len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\n')
 }
 
 func (f *stderrFilter) flush() {
