@@ -1,7 +1,13 @@
-// Package xltest checks xl configuration files with Xen's own parser, for
-// tests: it builds the small C program testdata/xl/xlcfg.c against
-// libxlutil (Debian package libxen-dev) and reads back what libxlutil makes
-// of a file.
+// Package xltest helps test Xen launchers where no hypervisor runs:
+//
+//   - Read, Check and Verify read xl configuration files with Xen's own
+//     parser, through the small C program testdata/xl/xlcfg.c built against
+//     libxlutil (Debian package libxen-dev);
+//   - Toolstack puts stand-in xl and xenstore-write programs
+//     (testdata/xl/xl, testdata/xl/xenstore-write) on PATH that record
+//     their calls;
+//   - Kernel writes hand-made ELF images that pkg/kernel takes for a Xen PV
+//     or an hw (multiboot) rumprun kernel.
 package xltest
 
 import (

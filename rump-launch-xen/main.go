@@ -1,0 +1,202 @@
+// Command rump-launch-xen runs a rumprun unikernel as a Xen domain with xl:
+// it writes the xl config, creates the domain paused, hands the kernel its
+// config, and unpauses it; -n prints all of that as a shell script.
+// See man/rump-launch-xen.1.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/kernel"
+	"github.com/rumptools/rumptools/pkg/launch"
+	"github.com/rumptools/rumptools/pkg/launch/xen"
+)
+
+const usage = `usage: rump-launch-xen [-n] [-i] [-d] [-c CFG] [-M MB] [-N NAME] [--name NAME]
+                       [-I GUESTIF=VIFSPEC]... [-b FILE[,MOUNTPOINT]]... [-e NAME=VALUE]...
+                       [-x 'XL LINE']... [-s DIR] [--protocol P] KERNEL [INITRD] [-- ARGS...]
+
+Runs KERNEL as a Xen domain: a Xen PV kernel (xen_pv) as a PV guest, an hw
+kernel as an HVM guest with direct kernel boot.
+
+  -n              print a shell script that does the same (the xl config as a
+                  here-document, then the commands) and run nothing
+  -i              attach the console; exit with the program's exit status
+                  and destroy the domain when it ends
+  -d              on_poweroff and on_crash "destroy" (default "preserve")
+  -c CFG          json.cfg to use ("-": standard input); default: the
+                  initrd's /json.cfg, else an empty config
+  -M MB           guest memory in MiB (default 64)
+  -N NAME         domain name and the guest's hostname
+  --name NAME     domain name only (default: the hostname, else the
+                  kernel's file name without extension)
+  -I GUESTIF=VIFSPEC
+                  attach guest interface GUESTIF (PV: xenifN, HVM: wmN) as
+                  a vif; VIFSPEC is bridge:BR or xl vif options
+                  (bridge=BR,mac=ADDR,vifname=NAME,...); default bridge xenbr0
+  -b FILE[,MOUNTPOINT]
+                  attach a disk image (PV only) as etfs device xvdX (X in -b
+                  order); mounted at MOUNTPOINT or /mnt/xvdX
+  -e NAME=VALUE   set an environment variable in the config
+  -x 'KEY = VALUE'
+                  add an xl config line (xl.cfg syntax); it replaces the
+                  generated setting of the same key
+  -s DIR          state directory for the xl file (default
+                  $XDG_RUNTIME_DIR/rump-launch-xen)
+  --protocol P    boot protocol: rumprun or initrd/1 (default: from the kernel)
+  ARGS            the program's argv after argv[0], exactly as given
+`
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, " ") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fail := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "rump-launch-xen: "+format+"\n", args...)
+		return 1
+	}
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "rump-launch-xen: "+format+"\n", args...)
+		fmt.Fprintln(stderr, "run 'rump-launch-xen -h' for usage")
+		return 2
+	}
+
+	fs := flag.NewFlagSet("rump-launch-xen", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o launch.Options
+	var xo xen.Options
+	var ifs, disks, envs, extra list
+	dryRun := fs.Bool("n", false, "")
+	interactive := fs.Bool("i", false, "")
+	fs.BoolVar(&xo.Destroy, "d", false, "")
+	fs.StringVar(&o.ConfigFile, "c", "", "")
+	fs.IntVar(&o.MemoryMiB, "M", 0, "")
+	fs.StringVar(&o.Hostname, "N", "", "")
+	fs.StringVar(&o.Name, "name", "", "")
+	fs.Var(&ifs, "I", "")
+	fs.Var(&disks, "b", "")
+	fs.Var(&envs, "e", "")
+	fs.Var(&extra, "x", "")
+	stateDir := fs.String("s", "", "")
+	fs.StringVar(&o.Protocol, "protocol", "", "")
+
+	// Everything after the first "--" is the program's argv, untouched.
+	opts := argv
+	for i, a := range argv {
+		if a == "--" {
+			opts, o.Args = argv[:i], append([]string{}, argv[i+1:]...)
+			break
+		}
+	}
+	// Options may come before and after the positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(opts); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			return usageErr("%v", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		opts = fs.Args()[1:]
+	}
+	switch {
+	case len(pos) == 0:
+		return usageErr("no kernel given")
+	case len(pos) > 2:
+		return usageErr("unexpected argument %q: program arguments go after --", pos[2])
+	case o.MemoryMiB < 0:
+		return usageErr("-M %d: want a size in MiB", o.MemoryMiB)
+	}
+	o.Kernel = pos[0]
+	if len(pos) == 2 {
+		o.Initrd = pos[1]
+	}
+	o.Interfaces, o.Disks, o.Env, o.Stdin = ifs, disks, envs, stdin
+	xo.Extra = extra
+	for _, line := range extra {
+		if _, err := xen.ParseExtra(line); err != nil {
+			return fail("%v", err)
+		}
+	}
+
+	k, err := kernel.Open(o.Kernel)
+	if err != nil {
+		return fail("%v", err)
+	}
+	target, err := xen.TargetFor(k)
+	if err != nil {
+		return fail("%s: %v", o.Kernel, err)
+	}
+	if err := xen.CheckArgs(target, ifs, disks); err != nil {
+		return fail("%v", err)
+	}
+	plan, warnings, err := launch.New(o, target)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	if err != nil {
+		var l config.ErrorList
+		if errors.As(err, &l) {
+			for _, d := range l {
+				if d.File == "" {
+					fmt.Fprintf(stderr, "rump-launch-xen: %s\n", d.Msg)
+				} else {
+					fmt.Fprintln(stderr, d)
+				}
+			}
+			return 1
+		}
+		return fail("%v", err)
+	}
+	dom, notes, err := xen.Render(plan, xo)
+	if err != nil {
+		return fail("%v", err)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(stderr, "rump-launch-xen: warning: %s\n", n)
+	}
+	file := dom.File(xen.StateDir(*stateDir))
+
+	if *dryRun {
+		script, err := dom.Script(file, *interactive)
+		if err != nil {
+			return fail("%v", err)
+		}
+		stdout.Write(script)
+		return 0
+	}
+
+	if err := dom.WriteFile(file); err != nil {
+		return fail("%v", err)
+	}
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(stop)
+	res, err := dom.Run(&xen.Runner{Stdin: stdin, Stdout: stdout, Stderr: stderr, Stop: stop}, file, *interactive)
+	if err != nil {
+		os.Remove(file)
+		return fail("%v", err)
+	}
+	code, msg := res.Exit()
+	if msg != "" {
+		fail("%s", msg)
+	}
+	return code
+}
