@@ -226,7 +226,8 @@ func (c Command) shell() string {
 	return strings.Join(words, " ")
 }
 
-func (c Command) argv(tmp string) []string {
+// Argv returns the command's words with temporary files under tmp.
+func (c Command) Argv(tmp string) []string {
 	words := make([]string, len(c))
 	for i, a := range c {
 		if a.Tmp {
@@ -253,7 +254,7 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 	}
 	defer os.RemoveAll(tmp)
 	for _, c := range p.Commands {
-		argv := c.argv(tmp)
+		argv := c.Argv(tmp)
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Run(); err != nil {

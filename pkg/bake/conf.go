@@ -133,11 +133,11 @@ func (s *Set) Parse(name string, r io.Reader) error {
 			}
 			cur = nil
 		default:
-			if cur == nil {
-				if isCommand(dir.text) {
-					return &SyntaxError{dir.pos, fmt.Sprintf("%s outside a conf ... fnoc block", dir.text)}
-				}
+			if !isCommand(dir.text) {
 				return &SyntaxError{dir.pos, fmt.Sprintf("unknown directive %q", dir.text)}
+			}
+			if cur == nil {
+				return &SyntaxError{dir.pos, fmt.Sprintf("%s outside a conf ... fnoc block", dir.text)}
 			}
 			if err := s.apply(cur.text, dir, args); err != nil {
 				return err
