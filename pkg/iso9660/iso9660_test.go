@@ -39,21 +39,21 @@ func makeTree(t *testing.T) string {
 	// The root stays within one sector, so that kdomanski/iso9660 (which
 	// garbles larger directories) checks most of the tree; "many" is large.
 	files := map[string][]byte{
-		"README.txt":                                 []byte("upper\n"),
-		"ReadMe.txt":                                 []byte("mixed\n"),
-		"readme.TXT":                                 []byte("lower\n"),
+		"README.txt": []byte("upper\n"),
+		"ReadMe.txt": []byte("mixed\n"),
+		"readme.TXT": []byte("lower\n"),
 		"names/Long Mixed Case Name with spaces.text": []byte("spaces\n"),
 		"names/ünïcødé-名前.txt":                        []byte("utf-8\n"),
-		"names/it's.txt":                             []byte("quote\n"),
-		"names/.hidden":                              []byte("dot\n"),
-		"names/" + strings.Repeat("n", 255):          []byte("255-byte name\n"),
-		"empty":                                      nil,
-		"sector.bin":                                 random(2048),
-		"big.bin":                                    random(1<<20 + 1),
-		"sub/deeper/blob.bin":                        random(5000),
-		"a/b/c/d/e/f/g/h/i/j/k/deep.txt":             []byte("twelve levels\n"),
-		"verylongdirectory1/x":                       []byte("1"),
-		"verylongdirectory2/x":                       []byte("2"),
+		"names/it's.txt":                              []byte("quote\n"),
+		"names/.hidden":                               []byte("dot\n"),
+		"names/" + strings.Repeat("n", 255):           []byte("255-byte name\n"),
+		"empty":                                       nil,
+		"sector.bin":                                  random(2048),
+		"big.bin":                                     random(1<<20 + 1),
+		"sub/deeper/blob.bin":                         random(5000),
+		"a/b/c/d/e/f/g/h/i/j/k/deep.txt":              []byte("twelve levels\n"),
+		"verylongdirectory1/x":                        []byte("1"),
+		"verylongdirectory2/x":                        []byte("2"),
 	}
 	for i := 0; i < 150; i++ {
 		files[fmt.Sprintf("many/file-with-a-longer-name-%03d.data", i)] = []byte(fmt.Sprint(i))
