@@ -1,0 +1,311 @@
+// Command rump-bake links rumprun application objects into a stamped
+// kernel, as rumprun-bake does, and identifies kernels. See rump-bake(1).
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/rumptools/rumptools/pkg/bake"
+	"github.com/rumptools/rumptools/pkg/kernel"
+)
+
+const usage = `usage: rump-bake [-nq] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] -o OUTPUT INPUT...
+       rump-bake [-c FILE]... [-T DIR] -l [INPUT...]
+       rump-bake [-c FILE]... [-m CMD]... [-T DIR] -d CONFIG [INPUT...]
+       rump-bake -i [-j] KERNEL...
+       rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
+
+Links rumprun application objects (INPUT, at most 8, run in this order)
+into one kernel with the toolchain they were compiled with, and stamps it
+with a bake record. Without -C it bakes the broadest config of the
+toolchain: hw_generic (hw), xen_pv (xen).
+
+  -o OUTPUT  kernel to write ("-": standard output)
+  -C CONFIG  config to bake (see -l)
+  -c FILE    read another rumprun-bake.conf after the toolchain's (repeatable)
+  -m CMD     apply a command (add, remove, assimilate, nuke, create) to the
+             chosen config, e.g. -m 'add -lrumpfs_nfs' (repeatable)
+  -T DIR     toolchain directory (default: rumprun_tooldir of the inputs)
+  -n         print the commands that would run, as shell, and change nothing
+  -q         do not print how to launch the result
+  -l         list the public configs
+  -d CONFIG  print a config's description and components
+  -i         identify kernels: format, platform, bake record, toolchain
+  -j         with -i: one JSON object per kernel
+  --stamp JSON KERNEL
+             add a bake record (JSON) to KERNEL in place (what -n prints)
+  -h         print this help
+`
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, " ") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+// usageError is a command-line mistake: exit status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	err := runErr(args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "rump-bake: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprint(stderr, "Run 'rump-bake -h' for usage.\n")
+		return 2
+	}
+	return 1
+}
+
+func runErr(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rump-bake", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var confs, mods multi
+	fs.Var(&confs, "c", "")
+	fs.Var(&mods, "m", "")
+	config := fs.String("C", "", "")
+	toolDir := fs.String("T", "", "")
+	output := fs.String("o", "", "")
+	dryRun := fs.Bool("n", false, "")
+	quiet := fs.Bool("q", false, "")
+	list := fs.Bool("l", false, "")
+	describe := fs.String("d", "", "")
+	identify := fs.Bool("i", false, "")
+	jsonOut := fs.Bool("j", false, "")
+	stamp := fs.String("stamp", "", "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	rest := fs.Args()
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	modes := 0
+	for _, m := range []string{"l", "d", "i", "stamp"} {
+		if set[m] {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return usageError{"-l, -d, -i and --stamp exclude each other"}
+	}
+	if *jsonOut && !*identify {
+		return usageError{"-j goes with -i"}
+	}
+
+	switch {
+	case set["stamp"]:
+		if len(rest) != 1 {
+			return usageError{"--stamp takes the record and one kernel file"}
+		}
+		return stampFile(*stamp, rest[0])
+	case *identify:
+		if len(rest) == 0 {
+			return usageError{"-i needs at least one kernel"}
+		}
+		return identifyKernels(rest, *jsonOut, stdout, stderr)
+	case *list:
+		return listConfigs(rest, *toolDir, confs, stdout)
+	case set["d"]:
+		return describeConfig(*describe, rest, *toolDir, confs, mods, stdout)
+	}
+
+	// rumprun-bake's forms: list, describe CONFIG, CONFIG OUTPUT INPUT...
+	if !set["o"] && len(rest) > 0 {
+		switch {
+		case rest[0] == "list" && len(rest) == 1:
+			return listConfigs(nil, *toolDir, confs, stdout)
+		case rest[0] == "describe" && len(rest) == 2:
+			return describeConfig(rest[1], nil, *toolDir, confs, mods, stdout)
+		case len(rest) >= 3:
+			if set["C"] {
+				return usageError{"a config given twice: -C and the first argument (rumprun-bake's CONFIG OUTPUT INPUT... form)"}
+			}
+			*config, *output, rest = rest[0], rest[1], rest[2:]
+		}
+	}
+	if *output == "" {
+		return usageError{"no output file: give -o OUTPUT"}
+	}
+	if len(rest) == 0 {
+		return usageError{"no input objects"}
+	}
+	plan, err := bake.NewPlan(bake.Options{
+		Inputs: rest, Output: *output, Config: *config, ConfFiles: confs, Mods: mods,
+		ToolDir: *toolDir, StampCommand: stampCommand(),
+	})
+	if err != nil {
+		return err
+	}
+	if *dryRun {
+		return plan.Script(stdout)
+	}
+	if err := plan.Run(stdout, stderr); err != nil {
+		return err
+	}
+	if !*quiet && *output != "-" {
+		r := plan.Record
+		fmt.Fprintf(stderr, "rump-bake: baked %s: config %s (%s, %s), programs %s\n",
+			*output, r.Config, r.Platform, r.Arch, strings.Join(r.Programs, " "))
+		if hints := bake.LaunchHints(*output, r.Platform); len(hints) > 0 {
+			fmt.Fprintln(stderr, "rump-bake: launch it with:")
+			for _, h := range hints {
+				fmt.Fprintln(stderr, "  "+h)
+			}
+		}
+	}
+	return nil
+}
+
+// stampCommand is how -n output calls this program: by name when PATH
+// finds this very executable, else by its absolute path.
+func stampCommand() []string {
+	self, err := os.Executable()
+	if err != nil {
+		return []string{"rump-bake", "--stamp"}
+	}
+	if p, err := exec.LookPath("rump-bake"); err == nil {
+		a, _ := filepath.EvalSymlinks(p)
+		b, _ := filepath.EvalSymlinks(self)
+		if a != "" && a == b {
+			return []string{"rump-bake", "--stamp"}
+		}
+	}
+	return []string{self, "--stamp"}
+}
+
+func stampFile(record, path string) error {
+	dec := json.NewDecoder(strings.NewReader(record))
+	dec.DisallowUnknownFields()
+	var rec kernel.BakeRecord
+	if err := dec.Decode(&rec); err != nil {
+		return fmt.Errorf("--stamp: bad bake record: %v", err)
+	}
+	if dec.More() {
+		return errors.New("--stamp: bad bake record: text after the JSON object")
+	}
+	return bake.StampFile(path, &rec)
+}
+
+func identifyKernels(paths []string, asJSON bool, stdout, stderr io.Writer) error {
+	failed := 0
+	for _, p := range paths {
+		k, err := kernel.Open(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "rump-bake: %v\n", err)
+			failed++
+			continue
+		}
+		if asJSON {
+			err = bake.DescribeJSON(stdout, p, k)
+		} else {
+			err = bake.Describe(stdout, p, k)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files could not be identified", failed, len(paths))
+	}
+	return nil
+}
+
+// toolchain finds the toolchain for -l and -d: -T, else the inputs' recipe.
+func toolchain(inputs []string, toolDir string) (*bake.Toolchain, error) {
+	if len(inputs) == 0 {
+		if toolDir == "" {
+			return nil, usageError{"which toolchain? give -T DIR or an input object"}
+		}
+		return &bake.Toolchain{Dir: toolDir}, nil
+	}
+	tc, _, err := bake.Discover(inputs, toolDir)
+	return tc, err
+}
+
+func listConfigs(inputs []string, toolDir string, confs []string, stdout io.Writer) error {
+	tc, err := toolchain(inputs, toolDir)
+	if err != nil {
+		return err
+	}
+	set, err := tc.LoadConfigs(confs...)
+	if err != nil {
+		return err
+	}
+	def, _ := tc.DefaultConfig()
+	have := map[string]bool{}
+	for _, p := range tc.Platforms() {
+		have[p] = true
+	}
+	width := 0
+	for _, c := range set.Public() {
+		width = max(width, len(c.Name))
+	}
+	var b strings.Builder
+	for _, c := range set.Public() {
+		fmt.Fprintf(&b, "%-*s  %s", width, c.Name, c.Description)
+		switch {
+		case c.Name == def:
+			b.WriteString(" (default)")
+		case !have[c.Platform()]:
+			fmt.Fprintf(&b, " (no %s platform in this toolchain)", c.Platform())
+		}
+		b.WriteString("\n")
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
+
+func describeConfig(name string, inputs []string, toolDir string, confs, mods []string, stdout io.Writer) error {
+	tc, err := toolchain(inputs, toolDir)
+	if err != nil {
+		return err
+	}
+	set, err := tc.LoadConfigs(confs...)
+	if err != nil {
+		return err
+	}
+	c := set.Lookup(name)
+	if c == nil {
+		var public []string
+		for _, p := range set.Public() {
+			public = append(public, p.Name)
+		}
+		return fmt.Errorf("unknown config %q (public configs: %s)", name, strings.Join(public, ", "))
+	}
+	for i, m := range mods {
+		if err := set.Modify(name, m, fmt.Sprintf("-m #%d", i+1)); err != nil {
+			return err
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s\n", c.Name, c.Description)
+	for _, comp := range c.Components {
+		b.WriteString(comp + "\n")
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return err
+}
