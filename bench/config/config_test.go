@@ -1,0 +1,84 @@
+// Package configbench measures how fast rump-cfgcheck's validation is
+// next to what users would otherwise run on a json.cfg: a generic JSON
+// Schema validator given the shipped schema (gojsonschema, the library an
+// editor or a CI step in Go would use; it reports paths, not positions, and
+// accepts duplicate keys) and a plain JSON syntax check (encoding/json).
+// Run with ./run, which prints the ratios of one run.
+package configbench
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// typical is a config of the usual size: a program, environment, one
+// static interface and one disk.
+var typical = []byte(`{
+  "hostname": "web1",
+  "cmdline": "nginx -c /data/conf/nginx.conf",
+  "env": {"TZ": "UTC", "HOME": "/"},
+  "net": [{"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.2.15/24", "gw": "10.0.2.2"}],
+  "blk": [{"source": "dev", "path": "/dev/ld0a", "fstype": "blk", "mountpoint": "/data"}]
+}
+`)
+
+func report(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "validations/s")
+}
+
+func BenchmarkValidate(b *testing.B) {
+	b.Run("rumptools", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c, _, err := config.Parse("typical.json", typical)
+			if err != nil || c == nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	b.Run("rumptools-dialect", func(b *testing.B) {
+		old, err := os.ReadFile(filepath.Join("..", "..", "pkg", "config", "testdata", "corpus", "script-qemu-static-blk.cfg"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, _, err := config.Parse("old.cfg", old); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	b.Run("gojsonschema", func(b *testing.B) {
+		s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(config.SchemaJSON))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			res, err := s.Validate(gojsonschema.NewBytesLoader(typical))
+			if err != nil || !res.Valid() {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			var v map[string]any
+			if err := json.Unmarshal(typical, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+}
