@@ -71,7 +71,8 @@ func TestBakeHintsQuietAndPositional(t *testing.T) {
 	wantHints := "rump-bake: baked " + k1 + ": config hw_virtio (hw, x86_64), programs alpha beta\n" +
 		"rump-bake: launch it with:\n" +
 		"  rump-launch-qemu " + k1 + "      # QEMU/KVM\n" +
-		"  rump-mkiso -o k1.iso " + k1 + "      # ISO for bare metal, Xen HVM, clouds\n"
+		"  rump-launch-xen " + k1 + "       # Xen HVM\n" +
+		"  rump-mkiso -o k1.iso " + k1 + "      # ISO: bare metal, clouds\n"
 	if errOut != wantHints {
 		t.Errorf("hints:\n%s\nwant:\n%s", errOut, wantHints)
 	}

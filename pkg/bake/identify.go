@@ -143,7 +143,8 @@ func LaunchHints(path string, platform string) []string {
 		iso := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)) + ".iso"
 		return []string{
 			"rump-launch-qemu " + q + "      # QEMU/KVM",
-			"rump-mkiso -o " + shellquote.Quote(iso) + " " + q + "      # ISO for bare metal, Xen HVM, clouds",
+			"rump-launch-xen " + q + "       # Xen HVM",
+			"rump-mkiso -o " + shellquote.Quote(iso) + " " + q + "      # ISO: bare metal, clouds",
 		}
 	case "xen":
 		return []string{"rump-launch-xen " + q + "      # Xen PV"}
