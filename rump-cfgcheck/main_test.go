@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rumptools/rumptools/internal/probe"
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
 
@@ -103,5 +104,23 @@ func TestCLIInitrd(t *testing.T) {
 	r := runCLI(t, "", p)
 	if r.code != 1 || !strings.Contains(r.stderr, p+`:/json.cfg:2:2: unknown key "c" in json.cfg: rumprun kernels would silently read it as "cmdline"`) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// TestCLIKernel checks -k with a real multiboot image (the probe kernel,
+// an hw kernel without bake record): the target follows the kernel.
+func TestCLIKernel(t *testing.T) {
+	k := probe.Kernel(t, probe.Flavor{Bits: 64})
+	dir := t.TempDir()
+	good := write(t, dir, "good.json", `{"cmdline": "app", "net": {"if": "vioif0", "type": "inet", "method": "dhcp"}}`)
+	xen := write(t, dir, "xen.json", `{"cmdline": "app", "net": {"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}}`)
+	if r := runCLI(t, "", "-k", k, "-v", good); r.code != 0 || !strings.HasPrefix(r.stdout, good+" on qemu:\n") {
+		t.Errorf("hw kernel, qemu names: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "", "-k", k, xen); r.code != 1 || !strings.Contains(r.stderr, xen+`:1:34: interface "xenif0" does not exist on QEMU`) {
+		t.Errorf("hw kernel, xen names: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, "", "-k", k, "-t", "ec2", good); r.code != 1 || !strings.Contains(r.stderr, "the kernel is an hw kernel; EC2 needs a Xen PV kernel") {
+		t.Errorf("hw kernel on ec2: exit %d\n%s", r.code, r.stderr)
 	}
 }

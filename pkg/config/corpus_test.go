@@ -131,6 +131,7 @@ var corpus = []corpusCase{
 	{name: "wrong-type-mask", in: `{"cmdline": "a", "net": {"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.0.2", "mask": "24x"}}`, err: `1:106: "mask" must be an integer, not a string`},
 	{name: "wrong-type-cloner", in: `{"cmdline": "a", "net": {"if": "xenif0", "cloner": "yes", "type": "inet", "method": "dhcp"}}`, err: `1:52: "cloner" must be a boolean, not a string`},
 	{name: "wrong-type-env", in: `{"cmdline": "a", "env": {"N": 1}}`, err: `1:31: "N" must be a string, not an integer`},
+	{name: "net-not-array", in: `{"cmdline": "a", "net": "vioif0"}`, err: `1:25: "net" must be an array of objects (or one object), not a string`},
 	{name: "net-entry-not-object", in: `{"cmdline": "a", "net": ["vioif0"]}`, err: `1:26: "net" entry 0 must be an object, not a string`},
 	{name: "empty-cmdline", in: `{"cmdline": ""}`, err: `1:13: "cmdline" must not be empty`},
 	{name: "blank-cmdline", in: `{"cmdline": "  "}`, err: `1:13: "cmdline" holds no arguments`},

@@ -29,5 +29,17 @@
 // CheckTarget checks a config against a target (qemu, xen, ec2, iso) and
 // optionally a kernel inspected by pkg/kernel: device names that exist
 // there, cloner for Xen interfaces, drivers present in the bake record, the
-// number of rc entries, and the wire size limit.
+// number of rc entries, and the wire size limit (WireLimitHW and friends).
+// HostMap explains what provides each configured device on a target.
+//
+// Load reads config text, or the /json.cfg of an initrd, from a reader with
+// bounded memory. Parse itself refuses inputs over MaxSize bytes, nesting
+// deeper than MaxDepth, NUL bytes and invalid UTF-8, each with a position.
+//
+// Typical use:
+//
+//	data, name, err := config.Load(path, f)
+//	c, warnings, err := config.Parse(name, data) // err is an ErrorList
+//	ds := c.CheckTarget(config.QEMU, k)           // k from kernel.Open, or nil
+//	wire, err := c.WithDefaults(nics, disks).Wire()
 package config

@@ -141,6 +141,10 @@ func schemaDiag(e gojsonschema.ResultError, ptr string, vpos, kpos map[string]po
 		_, what := keysAt(ptr)
 		d.msg = fmt.Sprintf("missing key %q in %s", prop, what)
 	case "invalid_type":
+		if ptr == "/net" || ptr == "/blk" {
+			d.msg = fmt.Sprintf("%s must be an array of objects (or one object), not %s %v", describeAt(ptr), articleOf(det["given"]), det["given"])
+			break
+		}
 		d.msg = fmt.Sprintf("%s must be %s %v, not %s %v", describeAt(ptr), articleOf(det["expected"]), det["expected"], articleOf(det["given"]), det["given"])
 	case "enum":
 		given, _ := e.Value().(string)
