@@ -1,0 +1,219 @@
+// Package bootloader makes a bootable ISO 9660 medium for a rumprun kernel:
+// the boot loader from the host's installation (GRUB's i386-pc core image
+// made by grub-mkimage, or ISOLINUX with mboot.c32), its configuration, and
+// the kernel with its config or initrd as multiboot modules, delivered as
+// DESIGN.md section 5 says:
+//
+//   - protocol rumprun (every kernel without the initrd/1 note): the config
+//     in wire form in /json.cfg, the first multiboot module, which the kernel
+//     reads without any disk driver;
+//   - protocol initrd/1: /boot/initrd, the first module: the user's initrd,
+//     followed by a small newc archive holding /json.cfg in canonical form
+//     when the config differs from the one inside it (gzip-compressed when
+//     the initrd is, so that it stays one valid gzip stream), or an initrd
+//     built from the config alone.
+//
+// Both loaders run without a menu delay, on the serial console (COM1,
+// 115200 8N1) and the screen. The images carry a hybrid MBR, so that the
+// same file boots from a CD drive and as a raw disk.
+package bootloader
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/initrd"
+	"github.com/rumptools/rumptools/pkg/iso9660"
+	"github.com/rumptools/rumptools/pkg/kernel"
+	"github.com/rumptools/rumptools/pkg/launch"
+)
+
+// Paths of the payload on the medium.
+const (
+	KernelPath = "/boot/kernel"
+	InitrdPath = "/boot/initrd"
+	ConfigPath = "/json.cfg"
+)
+
+// Target describes an ISO for launch.New: any machine's NICs and disks may
+// be named, none is attached, and only multiboot (hw) kernels boot.
+var Target = &launch.Target{Config: config.ISO, CheckKernel: checkKernel}
+
+func checkKernel(k *kernel.Kernel) error {
+	if k.Multiboot == nil {
+		return fmt.Errorf("the kernel has no multiboot header (platform %q): boot loaders on an ISO start hw kernels; "+
+			"run a Xen PV kernel with rump-launch-xen or rump-launch-ec2", k.Platform)
+	}
+	return nil
+}
+
+// Options describe one bootable medium.
+type Options struct {
+	Plan   *launch.Plan // from launch.New with Target
+	Loader Loader
+	Host   Host
+	// Time is every time stamp on the medium and in a generated initrd.
+	Time time.Time
+	// VolumeID labels the medium; "" derives it from Plan.Name.
+	VolumeID string
+}
+
+// Build returns the image to write; nothing is read beyond the kernel's and
+// initrd's sizes and the loader files until the image is written.
+func Build(o Options) (*iso9660.Image, error) {
+	p := o.Plan
+	if err := checkKernel(p.Info); err != nil {
+		return nil, fmt.Errorf("%s: %v", p.Kernel, err)
+	}
+	t := o.Time
+	if t.IsZero() {
+		t = iso9660.DefaultTime
+	}
+	im := &iso9660.Image{VolumeID: o.VolumeID, Time: t, Application: "RUMP-MKISO"}
+	if im.VolumeID == "" {
+		im.VolumeID = iso9660.VolumeID(p.Name)
+	}
+
+	kern, err := fileEntry(KernelPath, p.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	entries := []iso9660.Entry{kern}
+	menu := Menu{Kernel: KernelPath}
+
+	switch p.Protocol {
+	case launch.ProtocolRumprun:
+		wire, err := p.Config.Wire()
+		if err != nil {
+			return nil, err
+		}
+		if len(wire) > config.WireLimitHW {
+			return nil, fmt.Errorf("the config's wire form is %d bytes; a rumprun hw kernel reads at most %d from its first module", len(wire), config.WireLimitHW)
+		}
+		entries = append(entries, dataEntry(ConfigPath, wire, 0o644))
+		menu.Modules = []string{ConfigPath}
+	case launch.ProtocolInitrd:
+		e, err := initrdEntry(p, t)
+		if err != nil {
+			return nil, err
+		}
+		entries = append(entries, e)
+		menu.Modules = []string{InitrdPath}
+	default:
+		return nil, fmt.Errorf("unknown boot protocol %q", p.Protocol)
+	}
+
+	s, err := o.Host.Setup(o.Loader, menu)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range append(s.Entries, entries...) {
+		if err := im.Add(e); err != nil {
+			return nil, err
+		}
+	}
+	im.Boot = s.Boot
+	return im, nil
+}
+
+// initrdEntry is /boot/initrd for an initrd/1 kernel.
+func initrdEntry(p *launch.Plan, t time.Time) (iso9660.Entry, error) {
+	if p.Initrd != "" && !p.SendConfig {
+		return fileEntry(InitrdPath, p.Initrd)
+	}
+	canonical, err := p.Config.Canonical()
+	if err != nil {
+		return iso9660.Entry{}, err
+	}
+	if p.Initrd == "" {
+		a, err := configArchive(canonical, t, false)
+		if err != nil {
+			return iso9660.Entry{}, err
+		}
+		return dataEntry(InitrdPath, a, 0o644), nil
+	}
+
+	// The user's initrd, then the config in an archive of its own: the
+	// kernel reads concatenated archives and the last /json.cfg wins.
+	fi, err := os.Stat(p.Initrd)
+	if err != nil {
+		return iso9660.Entry{}, err
+	}
+	if !fi.Mode().IsRegular() {
+		return iso9660.Entry{}, fmt.Errorf("%s: not a regular file", p.Initrd)
+	}
+	magic, err := readPrefix(p.Initrd, 2)
+	if err != nil {
+		return iso9660.Entry{}, err
+	}
+	gz := magic[0] == 0x1f && magic[1] == 0x8b
+	a, err := configArchive(canonical, t, gz)
+	if err != nil {
+		return iso9660.Entry{}, err
+	}
+	if !gz {
+		// A newc archive starts at a 4-byte boundary.
+		a = append(make([]byte, (4-fi.Size()%4)%4), a...)
+	}
+	size := fi.Size()
+	path := p.Initrd
+	return iso9660.Entry{Name: InitrdPath, Mode: 0o644, Size: size + int64(len(a)),
+		Open: func() (io.ReadCloser, error) {
+			f, err := os.Open(path)
+			if err != nil {
+				return nil, err
+			}
+			// Exactly the size laid out, so that a file that grows
+			// is caught by the writer rather than hidden by the appendix.
+			r := io.MultiReader(&exactReader{r: f, n: size, name: path}, bytes.NewReader(a))
+			return readCloser{r, f}, nil
+		}}, nil
+}
+
+// configArchive is a newc archive holding only json.cfg.
+func configArchive(canonical []byte, t time.Time, gz bool) ([]byte, error) {
+	b := initrd.NewBuilder(initrd.Options{Mtime: t.Unix(), Gzip: gz})
+	if err := b.AddData("json.cfg", canonical, 0o644, "the config"); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := b.WriteArchive(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// exactReader yields n bytes of r and fails if r has fewer or more.
+type exactReader struct {
+	r    io.Reader
+	n    int64
+	name string
+}
+
+func (e *exactReader) Read(b []byte) (int, error) {
+	if e.n <= 0 {
+		var one [1]byte
+		if k, _ := io.ReadFull(e.r, one[:]); k > 0 {
+			return 0, fmt.Errorf("%s grew while the image was written", e.name)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(b)) > e.n {
+		b = b[:e.n]
+	}
+	k, err := e.r.Read(b)
+	e.n -= int64(k)
+	if err == io.EOF && e.n > 0 {
+		return k, fmt.Errorf("%s shrank while the image was written", e.name)
+	}
+	return k, err
+}
