@@ -56,7 +56,7 @@ var corpus = []corpusCase{
 		wire: `{"cmdline":"a","net":{"if":"wm0","type":"inet","method":"static","addr":"192.168.1.5","mask":"16"}}`},
 	{name: "two-nics", in: `{"cmdline": "a", "net": [{"if": "vioif0", "type": "inet", "method": "dhcp"}, {"if": "vioif1", "type": "inet", "method": "static", "addr": "172.16.0.1/12"}]}`},
 	{name: "cmdline-quotes", in: `{"cmdline": "app 'two words' \"x y\""}`},
-	{name: "ec2", in: `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}], "blk": [{"source": "etfs", "path": "sda1", "fstype": "blk", "mountpoint": "/"}]}`,
+	{name: "blk-mountpoint-root", in: `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}], "blk": [{"source": "etfs", "path": "sda1", "fstype": "blk", "mountpoint": "/"}]}`,
 		err: "1:169: mountpoint \"/\" would cover the root file system"},
 	{name: "ec2-data", in: `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}], "blk": [{"source": "etfs", "path": "sdb", "fstype": "blk", "mountpoint": "/data"}]}`},
 	{name: "hostname-only-rc", in: `{"hostname": "h", "rc": [{"bin": "a", "argv": []}]}`},
