@@ -154,14 +154,18 @@ func (b *Builder) AddPath(src, dst string) error {
 			return err
 		}
 	}
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	root := src
+	if lfi, err := os.Lstat(src); err == nil && lfi.Mode()&fs.ModeSymlink != 0 {
+		root += string(filepath.Separator) // WalkDir does not follow a link at the root
+	}
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("initrd: %w", err)
 		}
-		if p == src {
+		if p == root {
 			return nil
 		}
-		rel, err := filepath.Rel(src, p)
+		rel, err := filepath.Rel(root, p)
 		if err != nil {
 			return fmt.Errorf("initrd: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -363,6 +364,13 @@ func TestReproducible(t *testing.T) {
 		if touched := buildTree(t, dir1, opts); !bytes.Equal(first, touched) {
 			t.Errorf("gzip=%v: archive changed after touching the files", gz)
 		}
+		// The number of CPUs (blocks compressed at once) changes nothing.
+		procs := runtime.GOMAXPROCS(1)
+		oneCPU := buildTree(t, dir1, opts)
+		runtime.GOMAXPROCS(procs)
+		if !bytes.Equal(first, oneCPU) {
+			t.Errorf("gzip=%v: archive differs with GOMAXPROCS=1", gz)
+		}
 		dir2 := t.TempDir()
 		makeTree(t, dir2, true)
 		if recreated := buildTree(t, dir2, opts); !bytes.Equal(first, recreated) {
@@ -705,5 +713,27 @@ func TestAddData(t *testing.T) {
 	}))
 	if len(got) != 1 || got[0].Name != "json.cfg" || got[0].Data != "{}\n" || got[0].Mode != TypeReg|0o644 || got[0].Mtime != 7 {
 		t.Errorf("entries %+v", got)
+	}
+}
+
+// TestSymlinkedSource: a SRC that is a symbolic link to a directory is
+// followed; links inside the tree stay links.
+func TestSymlinkedSource(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(dir, "real/sub"), 0o755))
+	must(t, os.WriteFile(filepath.Join(dir, "real/sub/f"), []byte("f"), 0o644))
+	must(t, os.Symlink("sub", filepath.Join(dir, "real/link")))
+	must(t, os.Symlink("real", filepath.Join(dir, "alias")))
+	for dst, want := range map[string][]string{
+		"":    {"link", "sub", "sub/f"},
+		"opt": {"opt", "opt/link", "opt/sub", "opt/sub/f"},
+	} {
+		got := readArchive(t, build(t, Options{}, func(b *Builder) error { return b.AddPath(filepath.Join(dir, "alias"), dst) }))
+		if !slices.Equal(names(got), want) {
+			t.Errorf("dst %q: entries %q, want %q", dst, names(got), want)
+		}
+		if got[len(got)-3].Linkname != "sub" {
+			t.Errorf("dst %q: link inside the tree: %+v", dst, got[len(got)-3].Header)
+		}
 	}
 }
