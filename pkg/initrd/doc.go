@@ -29,12 +29,12 @@
 // writes a whole, reproducible archive:
 //
 //	b := initrd.NewBuilder(initrd.Options{Mtime: epoch, Warn: warn})
-//	b.AddPath("rootfs", "")                 // a directory tree at the root
-//	b.AddPath("motd.txt", "etc/motd")        // one file, or a tree, at a path
-//	b.AddSpec(specFile, "initrd.spec")       // gen_init_cpio lines
-//	b.AddList(os.Stdin, '\n')                // names, as "find | cpio -o" gives them
-//	b.AddData("json.cfg", cfg, 0o644)        // bytes from memory
-//	err := b.WriteArchive(out)               // plain; Options.Gzip compresses
+//	err := b.AddPath("rootfs", "")                   // a directory tree at the root
+//	err = b.AddPath("motd.txt", "etc/motd")           // one file, or a tree, at a path
+//	err = b.AddSpec(specFile, "initrd.spec")          // gen_init_cpio lines
+//	err = b.AddList(os.Stdin, "standard input", '\n') // names, as "find | cpio -o" takes them
+//	err = b.AddData("json.cfg", cfg, 0o644, "app.json") // bytes from memory
+//	err = b.WriteArchive(out)                         // plain; Options.Gzip compresses
 //
 // See Builder for the rules: later sources override earlier ones, parents
 // come before their contents, entries are sorted, hard links stay hard
