@@ -23,10 +23,9 @@ func (d *Domain) Script(file string, interactive bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	delim := "XL_CONFIG"
-	for bytes.Contains(append([]byte("\n"), data...), []byte("\n"+delim+"\n")) {
-		delim += "_END"
-	}
+	// Every line of an xl file is a comment or holds " = ": none can be
+	// the here-document's delimiter.
+	const delim = "XL_CONFIG"
 	q := shellquote.Quote
 	calls := d.Calls(file, domidVar, interactive)
 	kind := "PV"
