@@ -1,0 +1,84 @@
+// Package launchbench measures what rump-launch-qemu adds to a boot: the
+// same probe kernel booted by the launcher and by the QEMU command the
+// launcher runs (what a user would otherwise type), in alternating pairs so
+// that load on the machine hits both alike. The launcher's extra work is
+// its own start, reading the kernel, building the config and the command,
+// and watching the console. Run with ./run, which prints one run's figures.
+package launchbench
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/rumptools/rumptools/internal/probe"
+	"github.com/rumptools/rumptools/pkg/launch"
+	"github.com/rumptools/rumptools/pkg/launch/qemu"
+)
+
+func BenchmarkOverhead(b *testing.B) {
+	k := probe.Kernel(b, probe.Flavor{Bits: 64})
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "rump-launch-qemu")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../rump-launch-qemu").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	disk := filepath.Join(dir, "data.img")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	args := []string{"-I", "vioif0=user", "-b", disk + ",/data", k, "--", "hello", "probe-exit=0"}
+
+	// The raw command: exactly what the launcher runs.
+	o := launch.Options{Kernel: k, Interfaces: []string{"vioif0=user"}, Disks: []string{disk + ",/data"}, Args: []string{"hello", "probe-exit=0"}}
+	plan, _, err := launch.New(o, qemu.Target)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := qemu.Build(plan, qemu.Options{Accel: []string{"tcg"}})
+	if err != nil || len(c.Temps) != 0 {
+		b.Fatalf("build: %v (temps %d)", err, len(c.Temps))
+	}
+
+	bootRaw := func() time.Duration {
+		r := probe.RunCmd(b, exec.Command(c.Path, c.Args...), 0)
+		if r.ExitStatus != 0 || r.Killed {
+			b.Fatalf("raw boot: exit %d, killed %v", r.ExitStatus, r.Killed)
+		}
+		return r.Duration
+	}
+	bootLauncher := func() time.Duration {
+		r := probe.RunCmd(b, exec.Command(bin, append([]string{"--accel", "tcg"}, args...)...), 0)
+		if r.ExitStatus != 0 || r.ProcessExit != 0 || r.Killed {
+			b.Fatalf("launcher boot: exit %d/%d, killed %v", r.ExitStatus, r.ProcessExit, r.Killed)
+		}
+		return r.Duration
+	}
+	bootRaw() // warm the page cache for both
+	bootLauncher()
+
+	b.ResetTimer()
+	var raw, launcher time.Duration
+	var ratios []float64
+	for i := 0; i < b.N; i++ {
+		var r, l time.Duration
+		if i%2 == 0 {
+			r, l = bootRaw(), bootLauncher()
+		} else {
+			l, r = bootLauncher(), bootRaw()
+		}
+		raw += r
+		launcher += l
+		ratios = append(ratios, float64(l)/float64(r))
+	}
+	b.StopTimer()
+	sort.Float64s(ratios)
+	n := float64(b.N)
+	b.ReportMetric(float64(raw.Milliseconds())/n, "qemu-ms/boot")
+	b.ReportMetric(float64(launcher.Milliseconds())/n, "launcher-ms/boot")
+	b.ReportMetric(float64(launcher)/float64(raw), "ratio")
+	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+}
