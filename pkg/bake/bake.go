@@ -93,21 +93,23 @@ func NewPlan(o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	cc := tc.BackingCC
-	if cc == "" {
+	// The backing compiler may be a command with arguments ("ccache
+	// gcc"); rumprun-bake leaves it to the shell's word splitting.
+	ccWords := strings.Fields(tc.BackingCC)
+	if len(ccWords) == 0 {
 		return nil, fmt.Errorf("%s: the recipe names no backing compiler (rumprun_backingcc)", inputs[0].Path)
 	}
-	if _, err := exec.LookPath(cc); err != nil {
-		return nil, fmt.Errorf("backing compiler %q (rumprun_backingcc of the inputs) not found: install it or put it on PATH", cc)
+	if _, err := exec.LookPath(ccWords[0]); err != nil {
+		return nil, fmt.Errorf("backing compiler %q (rumprun_backingcc of the inputs) not found: install it or put it on PATH", ccWords[0])
 	}
-	cflags := strings.Fields(tc.CFlags)
+	cflags := append(ccWords[1:], strings.Fields(tc.CFlags)...)
 
 	p := &Plan{Toolchain: tc, Config: c, Inputs: inputs, Output: o.Output, stampCmd: o.StampCommand}
-	link := Command{{S: cc}}
+	link := Command{{S: ccWords[0]}}
 	for _, f := range cflags {
 		link = append(link, Arg{S: f})
 	}
-	if supportsNoPIE(cc, cflags) {
+	if supportsNoPIE(ccWords[0], cflags) {
 		link = append(link, Arg{S: "-no-pie"})
 	}
 	link = append(link, Arg{S: "--sysroot=" + tc.Dir}, Arg{S: "-specs=" + specs},

@@ -154,3 +154,23 @@ func TestConfErrors(t *testing.T) {
 		}
 	}
 }
+
+func FuzzConfParse(f *testing.F) {
+	b, _ := os.ReadFile(filepath.Join("..", "..", "testdata", "toolchain", "rumprun-bake.conf"))
+	f.Add(string(b))
+	f.Add("version 20160209\nconf a\n\tcreate \"x \\\" y\" \\\n\tadd 'q'\nfnoc\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s := NewSet()
+		err := s.Parse("f", strings.NewReader(in))
+		if err == nil {
+			for _, c := range s.Public() {
+				if c.Private() || s.Lookup(c.Name) != c {
+					t.Fatal("inconsistent set")
+				}
+			}
+		} else if _, ok := err.(*SyntaxError); !ok && !strings.HasPrefix(err.Error(), "f: ") {
+			t.Fatalf("error without position: %v", err)
+		}
+		_ = s.Modify("hw_x", in, "-m")
+	})
+}
