@@ -20,6 +20,7 @@ package bootloader
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,16 +40,35 @@ const (
 	ConfigPath = "/json.cfg"
 )
 
-// Target describes an ISO for launch.New: any machine's NICs and disks may
+// Target describes an ISO for launch.New (see NewPlan): any machine's NICs and disks may
 // be named, none is attached, and only multiboot (hw) kernels boot.
 var Target = &launch.Target{Config: config.ISO, CheckKernel: checkKernel}
 
 func checkKernel(k *kernel.Kernel) error {
-	if k.Multiboot == nil {
-		return fmt.Errorf("the kernel has no multiboot header (platform %q): boot loaders on an ISO start hw kernels; "+
-			"run a Xen PV kernel with rump-launch-xen or rump-launch-ec2", k.Platform)
+	if k.Multiboot != nil {
+		return nil
 	}
-	return nil
+	if k.Platform == kernel.PlatformXen {
+		return errors.New("a Xen kernel cannot boot from an ISO (boot loaders start multiboot kernels): run it with rump-launch-xen or rump-launch-ec2, or bake it for hw")
+	}
+	return errors.New("not a multiboot kernel (no multiboot header in its first 8 KiB): boot loaders on an ISO start rumprun hw kernels")
+}
+
+// NewPlan is launch.New for an ISO. A kernel that cannot read an initrd
+// is refused with what to do instead on a boot medium.
+func NewPlan(o launch.Options) (*launch.Plan, []config.Diagnostic, error) {
+	if o.Initrd != "" && o.Protocol != launch.ProtocolInitrd {
+		k, err := kernel.Open(o.Kernel)
+		if err != nil {
+			return nil, nil, err
+		}
+		if o.Protocol == launch.ProtocolRumprun || !k.Supports(launch.ProtocolInitrd) {
+			return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol, like every rumprun kernel so far. "+
+				"Bake the files into the kernel, or put them in a data image (rump-mkiso -d DIR -o data.iso) that the config mounts with a \"blk\" entry",
+				o.Kernel, launch.ProtocolInitrd)
+		}
+	}
+	return launch.New(o, Target)
 }
 
 // Options describe one bootable medium.

@@ -1,0 +1,203 @@
+// Command rump-mkiso writes bootable, hybrid ISO images of rumprun
+// kernels, and ISO data images for a config's "blk" entries.
+// See rump-mkiso(1).
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rumptools/rumptools/pkg/bootloader"
+	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/iso9660"
+	"github.com/rumptools/rumptools/pkg/launch"
+)
+
+const usage = `usage: rump-mkiso [-c CFG] [-o FILE|-] [-B grub|syslinux] [-N NAME] [-e NAME=VALUE]...
+                  [--protocol rumprun|initrd/1] KERNEL [INITRD] [-- ARG...]
+       rump-mkiso -d DIR -o FILE|- [-N LABEL]
+
+Writes a bootable ISO 9660 image of a rumprun kernel that boots from a CD
+drive and, written to a disk or USB stick, as a disk. The config reaches the
+kernel as a multiboot module: in wire form for today's kernels, inside the
+initrd for kernels that declare initrd/1. With -d, writes a data image of a
+directory (Rock Ridge: names, modes and symbolic links kept) for a config's
+"blk" entry.
+
+  -c CFG        json.cfg (canonical or rumprun dialect; - reads standard input);
+                default: the initrd's /json.cfg, else the baked programs' names
+  -o FILE       output file, written atomically; - writes to standard output;
+                default: NAME.iso
+  -B LOADER     boot loader: grub (default; grub-pc-bin, grub-common) or
+                syslinux (ISOLINUX and mboot.c32; isolinux, syslinux-common)
+  -N NAME       host name in the config, and the volume label
+  -e NAME=VALUE set an environment variable in the config (repeatable)
+  --protocol P  boot protocol: rumprun or initrd/1 (default: from the kernel's notes)
+  -d DIR        write a data image of DIR instead (no boot loader)
+  -- ARG...     the program's arguments (its argv after the name)
+  -h            print this help
+
+Time stamps come from SOURCE_DATE_EPOCH, else 1980-01-01: the same inputs
+give the same bytes.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ",") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("rump-mkiso", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg := fs.String("c", "", "")
+	out := fs.String("o", "", "")
+	loaderName := fs.String("B", "grub", "")
+	name := fs.String("N", "", "")
+	protocol := fs.String("protocol", "", "")
+	dir := fs.String("d", "", "")
+	var env multi
+	fs.Var(&env, "e", "")
+
+	// Arguments after "--" are the program's, never flags.
+	var progArgs []string
+	for i, a := range args {
+		if a == "--" {
+			args, progArgs = args[:i], append([]string{}, args[i+1:]...)
+			break
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return 0
+		}
+		return usageError(stderr, err.Error())
+	}
+	// Flags may follow the operands: KERNEL -o x.iso.
+	var operands []string
+	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
+		operands = append(operands, rest[0])
+		if err := fs.Parse(rest[1:]); err != nil {
+			return usageError(stderr, err.Error())
+		}
+	}
+
+	epoch, err := sourceDateEpoch()
+	if err != nil {
+		fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
+		return 1
+	}
+
+	if *dir != "" {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		for _, f := range []string{"c", "B", "protocol", "e"} {
+			if set[f] {
+				return usageError(stderr, "-"+f+" has no meaning with -d")
+			}
+		}
+		if len(operands) > 0 || progArgs != nil {
+			return usageError(stderr, "-d takes no KERNEL, INITRD or program arguments")
+		}
+		if *out == "" {
+			return usageError(stderr, "-d needs -o FILE")
+		}
+		return status(stderr, dataImage(*dir, *out, *name, epoch, stdout, stderr))
+	}
+
+	if len(operands) < 1 || len(operands) > 2 {
+		return usageError(stderr, "want KERNEL and optionally INITRD")
+	}
+	loader, err := bootloader.ParseLoader(*loaderName)
+	if err != nil {
+		return usageError(stderr, "-B: "+err.Error())
+	}
+	o := launch.Options{Kernel: operands[0], ConfigFile: *cfg, Stdin: stdin, Env: env, Hostname: *name, Args: progArgs, Protocol: *protocol}
+	if len(operands) == 2 {
+		o.Initrd = operands[1]
+	}
+	plan, warnings, err := bootloader.NewPlan(o)
+	for _, w := range warnings {
+		fmt.Fprintln(stderr, w)
+	}
+	if err != nil {
+		var list config.ErrorList
+		if errors.As(err, &list) {
+			fmt.Fprintln(stderr, err)
+		} else {
+			fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
+		}
+		return 1
+	}
+	im, err := bootloader.Build(bootloader.Options{Plan: plan, Loader: loader, Time: epoch})
+	if err != nil {
+		fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
+		return 1
+	}
+	dest := *out
+	if dest == "" {
+		dest = plan.Name + ".iso"
+	}
+	inputs := []string{o.Kernel, o.Initrd}
+	if *cfg != "-" {
+		inputs = append(inputs, *cfg)
+	}
+	return status(stderr, write(im, dest, inputs, stdout, stderr))
+}
+
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "rump-mkiso: %s\n%s", msg, usage)
+	return 2
+}
+
+func status(stderr io.Writer, err error) int {
+	if err != nil {
+		fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970, UTC).
+func sourceDateEpoch() (time.Time, error) {
+	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
+	if !ok || s == "" {
+		return iso9660.DefaultTime, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a whole number of seconds", s)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
+func dataImage(dir, out, label string, t time.Time, stdout, stderr io.Writer) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s: not a directory", dir)
+	}
+	if label == "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		label = filepath.Base(abs)
+	}
+	im := &iso9660.Image{VolumeID: iso9660.VolumeID(label), Time: t, Application: "RUMP-MKISO"}
+	if err := im.AddFS(os.DirFS(dir)); err != nil {
+		return err
+	}
+	return write(im, out, nil, stdout, stderr)
+}
