@@ -137,18 +137,14 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 			set("ramdisk", xl.String(ramdisk), "The initrd: the root file system and its /json.cfg.")
 		}
 		if text != nil {
-			limit := config.WireLimitXenPV
-			if d.HVM {
-				limit = config.WireLimitHW
-			}
-			if len(text) > limit {
-				return nil, nil, fmt.Errorf("the config is %d bytes on one line, over the %d bytes a %s command line holds: put it in the initrd's /json.cfg instead", len(text), limit, guest)
+			if err := checkCmdline(text, kernelPath, d.HVM, "on one line"); err != nil {
+				return nil, nil, fmt.Errorf("%v: put it in the initrd's /json.cfg instead", err)
 			}
 			set("cmdline", xl.String(string(text)), "The config, replacing the initrd's /json.cfg.")
 		}
 	case d.HVM:
-		if len(text) > config.WireLimitHW {
-			return nil, nil, fmt.Errorf("the config's wire form is %d bytes, over the %d bytes an hw kernel accepts on its command line", len(text), config.WireLimitHW)
+		if err := checkCmdline(text, kernelPath, true, "in wire form"); err != nil {
+			return nil, nil, err
 		}
 		set("cmdline", xl.String(string(text)), "The config in the wire form rumprun kernels read.")
 	default:
@@ -218,6 +214,23 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 		}
 	}
 	return d, warnings, nil
+}
+
+// checkCmdline checks the size of a command line. On HVM the device model
+// (QEMU) boots the kernel with its multiboot loader, which puts the kernel's
+// path and a space in front of the text; rumprun hw kernels panic on a
+// command line over 4095 bytes. A Xen PV command line holds 1024 bytes.
+func checkCmdline(text []byte, kernelPath string, hvm bool, how string) error {
+	if !hvm {
+		if len(text) > config.WireLimitXenPV {
+			return fmt.Errorf("the config is %d bytes %s, over the %d bytes a Xen PV command line holds", len(text), how, config.WireLimitXenPV)
+		}
+		return nil
+	}
+	if n := len(kernelPath) + 1 + len(text); n > config.WireLimitHW {
+		return fmt.Errorf("the config is %d bytes %s; with the kernel path and a space that the device model puts in front, the multiboot command line would be %d bytes, over the %d-byte limit of rumprun hw kernels", len(text), how, n, config.WireLimitHW)
+	}
+	return nil
 }
 
 // ParseExtra checks one -x line: xl syntax, one setting, not a key the

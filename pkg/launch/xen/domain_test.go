@@ -341,7 +341,7 @@ func TestRefusals(t *testing.T) {
 		{launch.Options{Kernel: pv, Name: "a/b"}, xen.Options{}, `domain name "a/b"`},
 		{launch.Options{Kernel: pv, Name: "-x"}, xen.Options{}, `domain name "-x"`},
 		{launch.Options{Kernel: pv, Args: []string{strings.Repeat("x", 4100)}}, xen.Options{}, "one xenstore write holds"},
-		{launch.Options{Kernel: hw, Args: []string{strings.Repeat("x", 4100)}}, xen.Options{}, "an hw kernel accepts on its command line"},
+		{launch.Options{Kernel: hw, Args: []string{strings.Repeat("x", 4100)}}, xen.Options{}, "over the 4095-byte limit of rumprun hw kernels"},
 		{launch.Options{Kernel: hw, Args: []string{`a\b`}}, xen.Options{}, "not representable in the wire form"},
 		{launch.Options{Kernel: pv, Args: []string{`"q"`}}, xen.Options{}, "not representable in the wire form"},
 		{launch.Options{Kernel: notKernel}, xen.Options{}, "not an ELF file"},
@@ -475,5 +475,31 @@ func TestWriteFileAtomic(t *testing.T) {
 	entries, _ = os.ReadDir(dir)
 	if len(entries) != 2 {
 		t.Errorf("after a failed write the state directory holds %v", entries)
+	}
+}
+
+// TestCmdlineLimits: an hw kernel's command line, as the device model builds
+// it (kernel path, space, config), may be 4095 bytes and no more; a PV
+// command line (initrd/1 kernels) 1024.
+func TestCmdlineLimits(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		im    xltest.Kernel
+		limit func(kernel string) int
+	}{
+		{xltest.Kernel{}, func(k string) int { return 4095 - len(k) - 1 }},
+		{xltest.Kernel{Xen: true, Initrd: true}, func(string) int { return 1024 }},
+	} {
+		k := tc.im.Write(t, dir, "k.bin")
+		base := len(get(t, render(t, launch.Options{Kernel: k, Args: []string{""}}, xen.Options{}), "cmdline").S)
+		fit := strings.Repeat("x", tc.limit(k)-base)
+		d := render(t, launch.Options{Kernel: k, Args: []string{fit}}, xen.Options{})
+		if n := len(get(t, d, "cmdline").S); n != tc.limit(k) {
+			t.Fatalf("%+v: cmdline %d bytes, want %d", tc.im, n, tc.limit(k))
+		}
+		_, _, err := xen.Render(plan(t, launch.Options{Kernel: k, Args: []string{fit + "x"}}), xen.Options{})
+		if err == nil || !strings.Contains(err.Error(), "limit") && !strings.Contains(err.Error(), "holds") {
+			t.Errorf("%+v: one byte over the limit: %v", tc.im, err)
+		}
 	}
 }
