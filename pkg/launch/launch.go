@@ -68,6 +68,7 @@ type DiskModel struct {
 
 // Target describes what a launcher can attach and boot.
 type Target struct {
+	Name   string        // for people, e.g. "QEMU"; "" uses Config
 	Config config.Target // for config.CheckTarget: names, drivers, limits
 	NICs   []NICModel    // in the order NICs are listed and suggested
 	Disks  DiskModel

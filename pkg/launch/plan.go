@@ -299,7 +299,10 @@ func mountOf(c *config.Config, d config.Blk) config.Blk {
 	return d
 }
 
-var ifNameRE = regexp.MustCompile(`^([a-z]+?)(0|[1-9][0-9]*)$`)
+var (
+	ifNameRE = regexp.MustCompile(`^([a-z]+?)(0|[1-9][0-9]*)$`)
+	netIfRE  = regexp.MustCompile(`^/net/([0-9]+)/if$`)
+)
 
 // nicModel finds the model and unit of a guest interface name, or explains
 // why the target cannot have it, naming the ones it can with the same unit.
@@ -330,7 +333,14 @@ func (t *Target) nicModel(name string) (NICModel, int, error) {
 	if name == "" {
 		what = "an empty interface name"
 	}
-	return NICModel{}, 0, fmt.Errorf("%s does not exist on %s: use %s", what, t.Config, orList(alts))
+	return NICModel{}, 0, fmt.Errorf("%s does not exist on %s: use %s", what, t.name(), orList(alts))
+}
+
+func (t *Target) name() string {
+	if t.Name != "" {
+		return t.Name
+	}
+	return string(t.Config)
 }
 
 func orList(s []string) string {
@@ -398,6 +408,14 @@ func checkEffective(p *Plan, t *Target) error {
 		}
 		if isWireError(d, wireErrs) {
 			continue
+		}
+		// An interface the target cannot have: name the ones it can, with
+		// the same unit, as for -I.
+		if m := netIfRE.FindStringSubmatch(d.Pointer); m != nil {
+			i, _ := strconv.Atoi(m[1])
+			if _, _, err := t.nicModel(c.Net[i].If); err != nil {
+				d.Msg = err.Error()
+			}
 		}
 		errs = append(errs, d)
 	}

@@ -249,7 +249,7 @@ func TestInterfaceRefusals(t *testing.T) {
 	cfg := writeFile(t, "c.json", "{\n  \"net\": [{\"if\": \"xenif0\", \"cloner\": true, \"type\": \"inet\", \"method\": \"dhcp\"}]\n}\n")
 	_, _, err := New(Options{Kernel: k, ConfigFile: cfg}, testTarget)
 	var l config.ErrorList
-	if !errors.As(err, &l) || !strings.Contains(err.Error(), cfg+":2:") || !strings.Contains(err.Error(), `"xenif0" does not exist on QEMU`) {
+	if !errors.As(err, &l) || !strings.Contains(err.Error(), cfg+":2:") || !strings.Contains(err.Error(), `"xenif0" does not exist on qemu: use vioif0 (virtio-net) or wm0 (e1000)`) {
 		t.Errorf("config xenif0: %v", err)
 	}
 }

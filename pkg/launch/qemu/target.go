@@ -40,6 +40,7 @@ var devices = map[string]struct {
 
 // Target is what QEMU can attach to an hw kernel (DESIGN.md section 6).
 var Target = &launch.Target{
+	Name:   "QEMU",
 	Config: config.QEMU,
 	NICs: []launch.NICModel{
 		{Driver: "vioif", Device: "virtio-net", Max: SlotWm - SlotVioif},
