@@ -393,6 +393,9 @@ func (f *elfFile) notes(regions []region) ([]Note, error) {
 	seenRegion := map[[2]uint64]bool{}
 	seenNote := map[int64]bool{}
 	total := uint64(0)
+	// A byte of note data lies in at most a section and a segment: more
+	// than that means overlapping regions, which only hostile files have.
+	limit := min(maxNoteBytes, 3*uint64(f.size)+4096)
 	for _, rg := range regions {
 		key := [2]uint64{rg.off, rg.size}
 		if seenRegion[key] || rg.size == 0 {
@@ -400,8 +403,8 @@ func (f *elfFile) notes(regions []region) ([]Note, error) {
 		}
 		seenRegion[key] = true
 		total += rg.size
-		if total > maxNoteBytes {
-			return nil, formatErr(rg.off, "too much note data (more than %d bytes) in %s", maxNoteBytes, rg.what)
+		if total > limit {
+			return nil, formatErr(rg.off, "too much note data (more than %d bytes) in %s", limit, rg.what)
 		}
 		b, err := f.read(rg.off, rg.size, rg.what)
 		if err != nil {
