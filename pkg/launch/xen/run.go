@@ -17,7 +17,7 @@ import (
 )
 
 // ConsoleGrace is how long "xl console" gets to end by itself once the
-// domain is destroyed, before it is killed.
+// domain is destroyed, before it is sent SIGTERM, and then SIGKILL.
 const ConsoleGrace = 2 * time.Second
 
 // Runner says how to run the toolstack and where output goes.
@@ -191,13 +191,19 @@ func (s *runState) interactive(res *Result) (*Result, error) {
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- console.Wait() }()
+	// xl console ends by itself when the domain goes. If it does not, it
+	// gets SIGTERM first, so that it can restore the terminal it put in
+	// raw mode, and SIGKILL only after another grace period.
 	endConsole := func() {
-		select {
-		case <-closed:
-		case <-time.After(ConsoleGrace):
-			console.Process.Kill()
-			<-closed
+		for _, sig := range []os.Signal{syscall.SIGTERM, os.Kill} {
+			select {
+			case <-closed:
+				return
+			case <-time.After(ConsoleGrace):
+				console.Process.Signal(sig)
+			}
 		}
+		<-closed
 	}
 
 	if err := s.step("xl", nil, "unpause", d.Name); err != nil {
