@@ -124,11 +124,10 @@ func XenstoreValue(v []byte) string {
 var domidRE = regexp.MustCompile(`^[0-9]+$`)
 
 type runState struct {
-	d        *Domain
-	r        *Runner
-	xl, xsw  string
-	created  bool
-	finished bool // the domain runs: failures no longer destroy it
+	d       *Domain
+	r       *Runner
+	xl, xsw string
+	created bool // xl create succeeded: a failure destroys the domain
 }
 
 // Run starts the domain from its xl config at file, as Calls lists. Any
