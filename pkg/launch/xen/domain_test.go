@@ -324,8 +324,8 @@ func TestRefusals(t *testing.T) {
 		xo   xen.Options
 		want string
 	}{
-		{launch.Options{Kernel: pv, Interfaces: []string{"vioif0"}}, xen.Options{}, `"vioif0" does not exist on xen: use xenif0`},
-		{launch.Options{Kernel: hw, Interfaces: []string{"xenif0"}}, xen.Options{}, `"xenif0" does not exist on xen: use wm0`},
+		{launch.Options{Kernel: pv, Interfaces: []string{"vioif0"}}, xen.Options{}, `"vioif0" does not exist on Xen PV: use xenif0`},
+		{launch.Options{Kernel: hw, Interfaces: []string{"xenif0"}}, xen.Options{}, `"xenif0" does not exist on Xen HVM: use wm0`},
 		{launch.Options{Kernel: hw, Interfaces: []string{"vioif1"}}, xen.Options{}, "use wm1"},
 		{launch.Options{Kernel: pv, Interfaces: []string{"xenif0=user"}}, xen.Options{}, "no user-mode networking"},
 		{launch.Options{Kernel: pv, Interfaces: []string{"xenif0=tap:tap0"}}, xen.Options{}, "cannot use an existing tap"},

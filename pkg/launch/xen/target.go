@@ -36,6 +36,7 @@ const (
 
 // PV is what a Xen PV domain offers a rumprun xen_pv kernel.
 var PV = &launch.Target{
+	Name:   "Xen PV",
 	Config: config.Xen,
 	NICs:   []launch.NICModel{{Driver: "xenif", Device: "Xen vif", Max: MaxVifs}},
 	Disks: launch.DiskModel{
@@ -52,6 +53,7 @@ var PV = &launch.Target{
 // (rumprun's hw configs have no driver for the IDE or AHCI disks Xen HVM
 // emulates).
 var HVM = &launch.Target{
+	Name:   "Xen HVM",
 	Config: config.Xen,
 	NICs:   []launch.NICModel{{Driver: "wm", Device: "e1000 vif", Max: MaxVifs}},
 	Disks: launch.DiskModel{
