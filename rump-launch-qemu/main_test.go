@@ -379,6 +379,34 @@ cat "$LOG"`
 	}
 }
 
+// A signal stops the guest: QEMU ends, the launcher exits 128+N.
+func TestSignalStopsGuest(t *testing.T) {
+	if _, err := exec.LookPath("pgrep"); err != nil {
+		t.Skip("pgrep not installed (Debian package procps)")
+	}
+	k := probe.Kernel(t, old64)
+	name := fmt.Sprintf("sigtest%d", os.Getpid())
+	// -p: the guest never runs, so only the signal can end it. The config
+	// goes in a temporary file, which must be gone afterwards.
+	tmp := t.TempDir()
+	script := `"$BIN" --accel tcg -p --config-via module --name "$NAME" "$K" & pid=$!
+until pgrep -f "^qemu-system.* -name $NAME " >/dev/null; do sleep 0.1; done
+kill -TERM $pid
+wait $pid
+echo "exit=$?" >&2
+pgrep -f "^qemu-system.* -name $NAME " >&2 && echo "QEMU left running" >&2
+true`
+	cmd := exec.Command("sh", "-c", script)
+	cmd.Env = append(os.Environ(), "BIN="+bin, "NAME="+name, "K="+k, "TMPDIR="+tmp)
+	r := probe.RunCmd(t, cmd, 0)
+	if string(r.Stderr) != "exit=143\n" {
+		t.Errorf("stderr %q, want exit=143 and no QEMU left", r.Stderr)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
 func xenKernel(t *testing.T) string {
 	t.Helper()
 	if _, err := exec.LookPath("gcc"); err != nil {
