@@ -273,3 +273,13 @@ func (s *Server) terminateInstances(p url.Values) (string, *Fault) {
 
 // Terminated reports whether TerminateInstances was called for the instance.
 func (in *Instance) Terminated() bool { return in.terminated }
+
+// SetInstanceState changes an instance's state, as if it had stopped or
+// terminated by itself.
+func (s *Server) SetInstanceState(id, state string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.instances[id]; in != nil {
+		in.State = state
+	}
+}
