@@ -265,3 +265,22 @@ func TestDataImageErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestProgress(t *testing.T) {
+	var dst, shown bytes.Buffer
+	p := &progress{w: &dst, out: &shown, total: 400}
+	p.Write(make([]byte, 100))
+	if _, err := p.ReadFrom(bytes.NewReader(make([]byte, 300))); err != nil {
+		t.Fatal(err)
+	}
+	if dst.Len() != 400 {
+		t.Errorf("passed on %d bytes", dst.Len())
+	}
+	if got, want := shown.String(), "\rrump-mkiso:  25% of 0 MiB\rrump-mkiso: 100% of 0 MiB\r\x1b[K"; got != want {
+		t.Errorf("shown %q, want %q", got, want)
+	}
+	// Not a terminal: the writer itself, so file copies stay in the kernel.
+	if w := progressFor(&dst, &shown, 400); w != io.Writer(&dst) {
+		t.Errorf("progress shown on a buffer")
+	}
+}

@@ -44,11 +44,9 @@ type layout struct {
 	ceBlock, ceOff uint32 // continuation allocator
 	ceAreas        []*ceArea
 
-	bootRec, term   uint32
 	lpt, mpt        uint32
 	ptSize          uint32
 	ceBase, catalog uint32
-	end             uint32 // first sector after the last file
 	total           uint32 // sectors, padding included
 }
 
@@ -123,19 +121,16 @@ func (im *Image) layout() (*layout, error) {
 
 	// Directory records, their sizes and continuation areas.
 	for _, d := range l.dirs {
-		if err := l.dirRecords(d); err != nil {
-			return nil, err
-		}
+		l.dirRecords(d)
 	}
 
-	// Locations.
-	next := uint64(17)
+	// Locations: system area, primary volume descriptor (16), boot record,
+	// terminator, path tables, directories, continuation areas, boot
+	// catalog, file data, padding.
+	next := uint64(18)
 	if im.Boot != nil {
-		l.bootRec = uint32(next)
 		next++
 	}
-	l.term = uint32(next)
-	next++
 	for _, d := range l.dirs {
 		l.ptSize += uint32(8 + len(ptIdentifier(d)) + len(ptIdentifier(d))%2)
 	}
@@ -163,7 +158,6 @@ func (im *Image) layout() (*layout, error) {
 			return nil, &Error{Err: fmt.Errorf("%w: more than 2^32 sectors (8 TiB)", ErrLimit)}
 		}
 	}
-	l.end = uint32(next)
 	next += PadSectors
 	if im.Boot != nil && im.Boot.Hybrid != NoHybrid {
 		// Whole cylinders of 64 heads × 32 sectors (1 MiB), as isohybrid
@@ -227,7 +221,7 @@ func ptIdentifier(d *node) []byte {
 }
 
 // dirRecords builds the records of directory d and sizes its extent.
-func (l *layout) dirRecords(d *node) error {
+func (l *layout) dirRecords(d *node) {
 	parent := d.parent
 	if parent == nil {
 		parent = d
@@ -277,7 +271,6 @@ func (l *layout) dirRecords(d *node) error {
 	}
 	d.dirBytes = bytes + SectorSize
 	l.records[d] = recs
-	return nil
 }
 
 // fitSUEs reports how many entries of sues fit in space bytes, keeping room

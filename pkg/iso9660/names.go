@@ -93,7 +93,12 @@ func compareISO(a, b isoName) int {
 	if c := strings.Compare(a.stem, b.stem); c != 0 {
 		return c
 	}
-	return strings.Compare(a.ext, b.ext)
+	if c := strings.Compare(a.ext, b.ext); c != 0 {
+		return c
+	}
+	// A directory "A" and a file "A." compare equal above; keep the
+	// order fixed.
+	return strings.Compare(a.identifier(), b.identifier())
 }
 
 // assignISONames gives every child of dir a level 1 name unique in dir.

@@ -34,8 +34,8 @@ func isoNames(t *testing.T, names []string, dirs map[string]bool) map[string]str
 func TestISONames(t *testing.T) {
 	names := []string{"readme.TXT", "README.txt", "ReadMe.txt", "ab.txt", "AB.txt", "ab1.txt",
 		"abcdefghij.txt", "abcdefghik.txt", "verylongdir1", "verylongdir2", ".profile", "x.tar.gz",
-		"ünï.txt", "no_ext", "trailing.", "UPPER.JPEG"}
-	dirs := map[string]bool{"verylongdir1": true, "verylongdir2": true}
+		"ünï.txt", "no_ext", "trailing.", "UPPER.JPEG", "same", "same."}
+	dirs := map[string]bool{"verylongdir1": true, "verylongdir2": true, "same": true}
 	want := map[string]string{
 		"README.txt": "README.TXT;1", "ReadMe.txt": "README1.TXT;1", "readme.TXT": "README2.TXT;1",
 		// ab1.txt keeps its own name, so the second AB.TXT skips it.
@@ -44,6 +44,7 @@ func TestISONames(t *testing.T) {
 		"verylongdir1": "VERYLONG", "verylongdir2": "VERYLON1",
 		".profile": "_PROFILE.;1", "x.tar.gz": "X_TAR.GZ;1", "ünï.txt": "_N_.TXT;1",
 		"no_ext": "NO_EXT.;1", "trailing.": "TRAILING.;1", "UPPER.JPEG": "UPPER.JPE;1",
+		"same": "SAME", "same.": "SAME.;1",
 	}
 	got := isoNames(t, names, dirs)
 	for n, w := range want {

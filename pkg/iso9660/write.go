@@ -48,7 +48,7 @@ func (im *Image) WriteTo(w io.Writer) (int64, error) {
 			break
 		}
 		if sw.n != int64(f.lba)*SectorSize {
-			panic(fmt.Sprintf("iso9660: layout error: %s at byte %d, want sector %d", f.path(), sw.n, f.lba))
+			return sw.n, fmt.Errorf("iso9660: internal error: %s starts at byte %d, laid out at sector %d", f.path(), sw.n, f.lba)
 		}
 		if err := l.copyFile(sw, f); err != nil {
 			return sw.n, err
@@ -125,9 +125,6 @@ func (l *layout) copyFile(sw *sectorWriter, f *node) error {
 	n, err := sw.bw.ReadFrom(io.LimitReader(src, f.size))
 	sw.n += n
 	if err != nil {
-		if sw.err = sw.bw.Flush(); sw.err == nil {
-			sw.err = err
-		}
 		return &Error{Path: f.path(), Err: err}
 	}
 	if n < f.size {
