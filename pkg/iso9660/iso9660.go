@@ -22,7 +22,9 @@
 //   - Rock Ridge (SUSP 1.12, RRIP 1.12 entries announced with the RRIP_1991A
 //     identifier that every reader recognises): PX with file serial numbers,
 //     NM, SL, TF, SP and ER in the root's "." record, and continuation areas
-//     (CE) where a record's system use area does not fit.
+//     (CE) where a record's system use area does not fit. SL stores a link
+//     target component by component, so repeated and trailing slashes in a
+//     target are not kept.
 //   - El Torito: a boot catalog with one BIOS no-emulation entry; the boot
 //     information table at offset 8 of the boot image is filled in when asked.
 //   - A hybrid MBR in the system area (boot code supplied by the caller, see
@@ -37,11 +39,12 @@
 //
 // Limits, each reported as an [*Error] before any byte is written: a file
 // holds at most 4 GiB − 1 bytes (one extent), a name at most 255 bytes, a
-// symbolic link target at most 1023 bytes (NetBSD's MAXPATHLEN), an image at most 65535
-// directories (path table numbers are 16 bits). Directory depth and ISO path
-// length are not limited to ECMA-119's 8 levels and 255 bytes: Rock Ridge
-// readers do not need it, and relocating deep directories would show a
-// different tree to them.
+// symbolic link target at most 1023 bytes (NetBSD's MAXPATHLEN), an image
+// at most 65535 directories (path table numbers are 16 bits). Directory
+// depth and ISO path length are not limited to ECMA-119's 8 levels and 255
+// bytes, as with xorriso's deep_paths and long_paths: readers do not
+// enforce them, and relocating deep directories (RR_MOVED) would show
+// readers without Rock Ridge a different tree.
 package iso9660
 
 import (
