@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,36 +44,45 @@ func BenchmarkOverhead(b *testing.B) {
 		b.Fatalf("build: %v (temps %d)", err, len(c.Temps))
 	}
 
-	bootRaw := func() time.Duration {
-		r := probe.RunCmd(b, exec.Command(c.Path, c.Args...), 0)
+	// Each boot's wall time, and its CPU time: that of the process and of
+	// the children it waited for (QEMU, for the launcher), which load on
+	// the machine disturbs much less.
+	bootRaw := func() (time.Duration, time.Duration) {
+		cmd := exec.Command(c.Path, c.Args...)
+		r := probe.RunCmd(b, cmd, 0)
 		if r.ExitStatus != 0 || r.Killed {
 			b.Fatalf("raw boot: exit %d, killed %v", r.ExitStatus, r.Killed)
 		}
-		return r.Duration
+		return r.Duration, cpu(cmd)
 	}
-	bootLauncher := func() time.Duration {
-		r := probe.RunCmd(b, exec.Command(bin, append([]string{"--accel", "tcg"}, args...)...), 0)
+	bootLauncher := func() (time.Duration, time.Duration) {
+		cmd := exec.Command(bin, append([]string{"--accel", "tcg"}, args...)...)
+		r := probe.RunCmd(b, cmd, 0)
 		if r.ExitStatus != 0 || r.ProcessExit != 0 || r.Killed {
 			b.Fatalf("launcher boot: exit %d/%d, killed %v", r.ExitStatus, r.ProcessExit, r.Killed)
 		}
-		return r.Duration
+		return r.Duration, cpu(cmd)
 	}
 	bootRaw() // warm the page cache for both
 	bootLauncher()
 
 	b.ResetTimer()
-	var raw, launcher time.Duration
+	var raw, launcher, rawCPU, launcherCPU time.Duration
 	var ratios []float64
 	for i := 0; i < b.N; i++ {
-		var r, l time.Duration
+		var r, l, rc, lc time.Duration
 		if i%2 == 0 {
-			r, l = bootRaw(), bootLauncher()
+			r, rc = bootRaw()
+			l, lc = bootLauncher()
 		} else {
-			l, r = bootLauncher(), bootRaw()
+			l, lc = bootLauncher()
+			r, rc = bootRaw()
 		}
-		raw += r
-		launcher += l
+		raw, launcher, rawCPU, launcherCPU = raw+r, launcher+l, rawCPU+rc, launcherCPU+lc
 		ratios = append(ratios, float64(l)/float64(r))
+		if os.Getenv("BENCH_VERBOSE") != "" {
+			b.Logf("pair %d: raw %v (cpu %v), launcher %v (cpu %v)", i, r, rc, l, lc)
+		}
 	}
 	b.StopTimer()
 	sort.Float64s(ratios)
@@ -81,4 +91,38 @@ func BenchmarkOverhead(b *testing.B) {
 	b.ReportMetric(float64(launcher.Milliseconds())/n, "launcher-ms/boot")
 	b.ReportMetric(float64(launcher)/float64(raw), "ratio")
 	b.ReportMetric(ratios[len(ratios)/2], "median-ratio")
+	b.ReportMetric(float64(rawCPU.Milliseconds())/n, "qemu-cpu-ms/boot")
+	b.ReportMetric(float64(launcherCPU.Milliseconds())/n, "launcher-cpu-ms/boot")
+	b.ReportMetric(float64(launcherCPU)/float64(rawCPU), "cpu-ratio")
+}
+
+// cpu returns the user and system time of a finished command and of the
+// children it waited for.
+func cpu(cmd *exec.Cmd) time.Duration {
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDryRun is the launcher's own cost as a process, without QEMU:
+// start-up (Go runtime and package initialisation) plus reading the kernel
+// and building the plan and the command, as "rump-launch-qemu -n".
+func BenchmarkDryRun(b *testing.B) {
+	k := probe.Kernel(b, probe.Flavor{Bits: 64})
+	bin := filepath.Join(b.TempDir(), "rump-launch-qemu")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../rump-launch-qemu").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cmd := exec.Command(bin, "-n", "--accel", "tcg", "-I", "vioif0=user", k, "--", "hello")
+		if err := cmd.Run(); err != nil {
+			b.Fatal(err)
+		}
+		total += cpu(cmd)
+	}
+	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "cpu-ms/op")
 }
