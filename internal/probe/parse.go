@@ -89,7 +89,9 @@ func Parse(out []byte) (*Result, error) {
 	r := &Result{Output: out, MemLowerKiB: -1, MemUpperKiB: -1, ExitStatus: -1}
 	lines := bytes.Split(out, []byte("\n"))
 	for i, b := range lines {
-		line := strings.TrimSuffix(string(b), "\r")
+		// Boot loaders (GRUB) leave carriage returns anywhere on a line; the
+		// probe escapes its own, so a raw one is never part of a fact.
+		line := strings.ReplaceAll(string(b), "\r", "")
 		if i == len(lines)-1 && line == "" {
 			break
 		}

@@ -91,6 +91,14 @@ func TestParseEmptyAndBootstrapFailure(t *testing.T) {
 	}
 }
 
+// GRUB leaves a carriage return before the kernel's first line.
+func TestParseCarriageReturns(t *testing.T) {
+	r, err := Parse([]byte("\rprobe: loader GRUB\r\n\r\rprobe: cmdline a\\x0db\r\n"))
+	if err != nil || r.Loader != "GRUB" || r.Cmdline != "a\rb" || len(r.Other) != 0 {
+		t.Errorf("got %+v, %v", r, err)
+	}
+}
+
 func TestParseMalformed(t *testing.T) {
 	for _, line := range []string{
 		"probe: bogus 1",
