@@ -224,6 +224,8 @@ func TestCheckTarget(t *testing.T) {
 			`W 1:1: wire form is 1114 bytes, over the 1024-byte limit of the Xen PV command line`}},
 		{"wire-escape", `{"cmdline": "say \"hi\""}`, QEMU, nil, []string{
 			`1:13: "cmdline" contains '"'`}},
+		{"initrd-kernel-reads-canonical", `{"cmdline": "say \"hi\" ` + strings.Repeat("x", 5000) + `"}`, QEMU,
+			&kernel.Kernel{Platform: kernel.PlatformHW, Protocols: []string{"initrd/1"}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustParse(t, tc.in)

@@ -10,6 +10,8 @@ import (
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
+const initrdProtocol = "initrd/1"
+
 // Size limits of the wire form on each way of delivering it (DESIGN.md 3.2).
 const (
 	WireLimitHW       = 4095     // multiboot command line or first module of an hw kernel
@@ -118,7 +120,8 @@ func rulesFor(t Target, k *kernel.Kernel) (targetRules, error) {
 
 // CheckTarget reports what would fail on target: interface and disk names
 // the target cannot have (DESIGN.md section 6), "cloner" for xenifN, and a
-// wire form over the target's size limit. With a kernel (k may be nil) it
+// wire form over the target's size limit or with values today's kernels
+// would misread (not for a kernel k that speaks initrd/1). With a kernel (k may be nil) it
 // also checks the platform, that the kernel has a driver for every device
 // named (from its bake record) and that "rc" has no more entries than the
 // kernel has baked programs.
@@ -189,6 +192,11 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 		errf("/rc", true, "\"rc\" has %d entries but the kernel has %d baked program(s) (%s)", len(c.RC), len(k.Bake.Programs), strings.Join(k.Bake.Programs, ", "))
 	}
 
+	// Kernels that speak initrd/1 read the canonical form (from the initrd
+	// or the command line), so the wire form's limits are not theirs.
+	if k != nil && k.Supports(initrdProtocol) {
+		return ds
+	}
 	if w, err := c.Wire(); err == nil {
 		limit, why := r.limit, r.limitWhy
 		if k != nil && k.Platform == kernel.PlatformHW && target == Xen {

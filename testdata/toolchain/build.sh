@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds a miniature rumprun toolchain for the tests (DESIGN.md section 8):
 #
-#   sh build.sh OUTDIR hw|xen
+#   sh build.sh OUTDIR hw|xen [initrd]
 #
 # OUTDIR/ is laid out like a rumprun toolchain, with absolute paths to
 # itself baked in as rumprun's installation does:
@@ -14,10 +14,15 @@
 #   lib/rumprun-PLATFORM/  rumprun.o (platform object), kern.ldscript, specs-bake
 # The hw platform is the probe kernel (testdata/probe) with a hook that
 # prints the baked components; it boots in QEMU. The xen platform only
-# links like a Xen PV kernel.
+# links like a Xen PV kernel. With "initrd", the hw platform declares the
+# initrd/1 boot protocol (the rumpboot type-1 note), as the kernels of the
+# design this project proposes do; without it, it stands for today's.
 set -eu
 
-[ $# -eq 2 ] || { echo "usage: sh build.sh OUTDIR hw|xen" >&2; exit 2; }
+usage='usage: sh build.sh OUTDIR hw|xen [initrd]'
+[ $# -eq 2 ] || [ $# -eq 3 ] || { echo "$usage" >&2; exit 2; }
+protocol=${3:-}
+case $2:$protocol in hw:initrd|*:) ;; *) echo "$usage" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 probe=$here/../probe
 platform=$2
@@ -75,13 +80,18 @@ pdir=$out/lib/rumprun-$platform
 case $platform in
 hw)
 	$cc -m32 -DAOUT_KLUDGE -c -o "$obj/boot.o" "$probe/boot.S"
+	notes=
+	if [ "$protocol" = initrd ]; then
+		$cc -m32 -c -o "$obj/note.o" "$probe/note.S"
+		notes=$obj/note.o
+	fi
 	for f in platform initrd inflate; do
 		$cc $ccflags -I"$probe" -c -o "$obj/$f.o" "$probe/$f.c"
 	done
 	objcopy --redefine-sym platform_start=probe_platform_start "$obj/platform.o"
 	$cc $ccflags -I"$probe" -c -o "$obj/complist.o" "$here/src/complist.c"
 	ld -m $emul -r -o "$pdir/rumprun.o" "$obj/boot.o" "$obj/platform.o" \
-	    "$obj/initrd.o" "$obj/inflate.o" "$obj/complist.o"
+	    "$obj/initrd.o" "$obj/inflate.o" "$obj/complist.o" $notes
 	;;
 xen)
 	$cc $ccflags -c -o "$pdir/rumprun.o" "$here/src/xenplat.c"
