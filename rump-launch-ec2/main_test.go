@@ -171,6 +171,9 @@ func TestPVEndToEnd(t *testing.T) {
 		t.Fatalf("-o: %+v", r)
 	}
 	sameAsSnapshot(t, img, srv.Snapshot(snaps[0]), 1<<30)
+	if z := srv.Snapshot(snaps[0]).ZeroPuts; z != 0 {
+		t.Errorf("%d blocks of zeros sent", z)
+	}
 	if puts := len(srv.CallsTo("PutSnapshotBlock")); puts == 0 || puts > 20 {
 		t.Errorf("%d blocks sent for a tiny kernel on a 1 GiB volume", puts)
 	}

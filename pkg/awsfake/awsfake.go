@@ -73,6 +73,7 @@ type Snapshot struct {
 	Status      string           // "pending", "completed"
 	Blocks      map[int32][]byte // block data, unless the server discards data
 	Sums        map[int32][32]byte
+	ZeroPuts    int    // PutSnapshotBlock requests whose block was all zeros (valid, but wasted)
 	Changed     int    // ChangedBlocksCount given to CompleteSnapshot
 	Checksum    string // aggregate checksum given to CompleteSnapshot
 	polls       int
@@ -565,9 +566,7 @@ func (s *Server) putBlock(w http.ResponseWriter, r *http.Request, c Call, body [
 	if got, want := r.Header.Get("X-Amz-Checksum"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
 		return invalid("block %d: x-amz-Checksum %q does not match the data (%s)", idx, got, want)
 	}
-	if bytes.Count(body, []byte{0}) == len(body) {
-		s.violate("PutSnapshotBlock: block %d is all zeros", idx)
-	}
+	zero := bytes.Count(body, []byte{0}) == len(body)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sn := s.snapshots[id]
@@ -579,6 +578,9 @@ func (s *Server) putBlock(w http.ResponseWriter, r *http.Request, c Call, body [
 	}
 	if idx < 0 || idx >= sn.VolumeSize<<30/BlockSize {
 		return invalid("block index %d outside a %d GiB volume", idx, sn.VolumeSize)
+	}
+	if zero {
+		sn.ZeroPuts++
 	}
 	if !s.DiscardData {
 		sn.Blocks[int32(idx)] = body

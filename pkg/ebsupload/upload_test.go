@@ -58,6 +58,9 @@ func check(t *testing.T, srv *awsfake.Server, res *ebsupload.Result, img []byte)
 	if sn == nil {
 		t.Fatalf("no snapshot %s on the server", res.SnapshotID)
 	}
+	if sn.ZeroPuts != 0 {
+		t.Errorf("%d blocks of zeros sent", sn.ZeroPuts)
+	}
 	if sn.Status != "completed" {
 		t.Errorf("snapshot status %q", sn.Status)
 	}
