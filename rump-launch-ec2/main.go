@@ -434,6 +434,9 @@ func newJob(plan *launch.Plan, k *kernel.Kernel, virt ec2launch.Virtualization, 
 	if k.Bake != nil && k.Bake.Config != "" {
 		desc = fmt.Sprintf("rumprun kernel %s (%s, %s), by rump-launch-ec2", base, k.Bake.Config, k.Arch())
 	}
+	if len(desc) > 255 { // EC2's limit for image descriptions
+		desc = strings.ToValidUTF8(desc[:252], "") + "..."
+	}
 	j := &ec2launch.Job{
 		Region: region, Virt: virt, Arch: k.Arch(), Name: plan.Name, Description: desc,
 		VolumeSize: img.volumeGiB(s.sizeGiB), VolumeType: s.volumeType,

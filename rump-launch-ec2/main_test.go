@@ -405,3 +405,28 @@ func sameAsSnapshot(t *testing.T, path string, sn *awsfake.Snapshot, size int64)
 		t.Errorf("%s has %d bytes, want %d", path, st.Size(), size)
 	}
 }
+
+func TestDryRunHVM(t *testing.T) {
+	needGRUB(t)
+	srv := awsfake.New(t)
+	srv.Env(t)
+	k := xltest.Kernel{Programs: []string{"hello"}}.Write(t, t.TempDir(), "hw.bin")
+	r := ec2(t, "", "-n", "-r", "t2.micro", "--region", "eu-west-2", k)
+	if r.code != 0 {
+		t.Fatalf("%+v", r)
+	}
+	for _, want := range []string{
+		"# Root volume: a hybrid ISO 9660 image of ",
+		"/boot/grub/eltorito.img", "/boot/kernel", "/json.cfg",
+		"--region eu-west-2",
+		"--virtualization-type hvm --boot-mode legacy-bios --no-ena-support --root-device-name /dev/xvda",
+		"--instance-type t2.micro",
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("-n output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if n, _ := srv.Stats(); n != 0 {
+		t.Errorf("-n made %d requests", n)
+	}
+}

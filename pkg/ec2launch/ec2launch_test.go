@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -459,5 +461,38 @@ func TestScript(t *testing.T) {
 	}
 	if err := hvmJob(&ec2launch.RunOptions{InstanceType: "c5.large"}).Script(&h, ec2launch.ScriptOptions{}); err == nil {
 		t.Error("a script for a Nitro instance type")
+	}
+}
+
+// The per-service endpoint variables win over AWS_ENDPOINT_URL, and a
+// named profile's region is used.
+func TestConfigurationChain(t *testing.T) {
+	srv := awsfake.New(t)
+	srv.Env(t)
+	t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+	t.Setenv("AWS_ENDPOINT_URL_EBS", srv.URL)
+	t.Setenv("AWS_ENDPOINT_URL_EC2", srv.URL)
+	c, err := ec2launch.NewClients(context.Background(), "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := volume()
+	if _, err := runner(c, nil).Run(context.Background(), pvJob(nil), bytes.NewReader(img), int64(len(img)), false); err != nil {
+		t.Fatalf("per-service endpoints not used: %v", err)
+	}
+
+	cfg := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(cfg, []byte("[profile far]\nregion = ap-southeast-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", cfg)
+	t.Setenv("AWS_REGION", "")
+	c, err = ec2launch.NewClients(context.Background(), "", "far")
+	if err != nil || c.Region != "ap-southeast-2" {
+		t.Errorf("profile far: region %q, %v", c.Region, err)
+	}
+	c, err = ec2launch.NewClients(context.Background(), "sa-east-1", "far")
+	if err != nil || c.Region != "sa-east-1" {
+		t.Errorf("--region over the profile: region %q, %v", c.Region, err)
 	}
 }
