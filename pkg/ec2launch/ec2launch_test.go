@@ -496,3 +496,30 @@ func TestConfigurationChain(t *testing.T) {
 		t.Errorf("--region over the profile: region %q, %v", c.Region, err)
 	}
 }
+
+// A PV kernel powers off at exit; EC2 may publish the console's last lines
+// only after the instance has stopped.
+func TestFollowMarkersAfterStop(t *testing.T) {
+	srv := awsfake.New(t)
+	c := clients(t, srv)
+	srv.Console = func(id string, n int) string {
+		switch {
+		case n < 3:
+			return "rumprun booting\n"
+		case n == 3:
+			srv.SetInstanceState(id, "stopped")
+			return "rumprun booting\n"
+		case n < 6:
+			return "rumprun booting\n"
+		}
+		return "rumprun booting\n=== _exit(0) called ===\n"
+	}
+	var console bytes.Buffer
+	res, err := runner(c, &console).Run(context.Background(), pvJob(&ec2launch.RunOptions{InstanceType: "m1.small"}), bytes.NewReader(volume()), int64(len(volume())), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Outcome.Exited || res.Outcome.Status != 0 || console.String() != "rumprun booting\n=== _exit(0) called ===\n" {
+		t.Errorf("outcome %+v, console %q", res.Outcome, console.String())
+	}
+}

@@ -17,6 +17,10 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch"
 )
 
+// lateLooks is how many more times the console of an instance that
+// stopped is looked at for the program's exit (a minute at DefaultPoll).
+const lateLooks = 12
+
 // DefaultPoll is the time between two looks at a snapshot, an image, an
 // instance or a console.
 const DefaultPoll = 5 * time.Second
@@ -285,14 +289,23 @@ func (r *Runner) Follow(ctx context.Context, id string) (*launch.Outcome, error)
 		switch state {
 		case types.InstanceStateNameStopped, types.InstanceStateNameStopping,
 			types.InstanceStateNameShuttingDown, types.InstanceStateNameTerminated:
-			// The last words may have arrived in the meantime.
-			if err := look(); err != nil {
-				return nil, err
+			// A Xen PV kernel powers off when its program exits, and EC2
+			// publishes the console of Xen instances around such state
+			// changes: the last words may still be on their way.
+			for range lateLooks {
+				if err := look(); err != nil {
+					return nil, err
+				}
+				if done() {
+					o := w.Outcome()
+					return &o, nil
+				}
+				if err := r.wait(ctx); err != nil {
+					o := w.Outcome()
+					return &o, fmt.Errorf("following the console of %s: %w", id, err)
+				}
 			}
 			o := w.Outcome()
-			if done() {
-				return &o, nil
-			}
 			if why != "" {
 				why = " (" + why + ")"
 			}
