@@ -92,7 +92,8 @@ func TestBuildListAndConfig(t *testing.T) {
 	root := rootfs(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "app.json")
-	writeFile(t, cfg, `{"cmdline": "app -v", "hostname": "box", "net": {"if": "vioif0", "type": "inet", "method": "dhcp"}}`, 0o600)
+	// $schema is an editor hint: it is not stored (it would reach the kernel).
+	writeFile(t, cfg, `{"$schema": "json.cfg.schema.json", "cmdline": "app -v", "hostname": "box", "net": {"if": "vioif0", "type": "inet", "method": "dhcp"}}`, 0o600)
 	out := filepath.Join(dir, "app.initrd")
 	// Flags after operands work too.
 	r := runTool(t, "", root, "-c", cfg, "-o", out)

@@ -113,6 +113,7 @@ func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error
 	}
 
 	c := base.Clone()
+	c.Schema = "" // an editor hint, never sent to a kernel (DESIGN.md 3.1)
 	if err := patch(c, o, k); err != nil {
 		return nil, warnings, err
 	}
@@ -198,7 +199,9 @@ func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error
 
 	p.SendConfig = true
 	if p.Protocol == ProtocolInitrd && fromInitrd != nil {
-		a, errA := fromInitrd.Canonical()
+		initrdCfg := fromInitrd.Clone()
+		initrdCfg.Schema = ""
+		a, errA := initrdCfg.Canonical()
 		b, errB := p.Config.Canonical()
 		p.SendConfig = errA != nil || errB != nil || !bytes.Equal(a, b)
 	}

@@ -360,6 +360,23 @@ func TestEscapesPerProtocol(t *testing.T) {
 	}
 }
 
+// $schema is an editor hint: it reaches no kernel, and an initrd config that
+// differs from the effective one only by it needs no override.
+func TestSchemaNeverSent(t *testing.T) {
+	const schema = `"$schema": "json.cfg.schema.json", `
+	rd := makeInitrd(t, map[string]string{"json.cfg": `{` + schema + `"rc": [{"bin": "probe", "argv": ["a"]}]}`})
+	cfg := writeFile(t, "json.cfg", `{`+schema+`"rc": [{"bin": "probe", "argv": ["a"]}]}`)
+	if p := mustNew(t, Options{Kernel: initrdKernel(t), Initrd: rd, ConfigFile: cfg}); p.SendConfig {
+		t.Errorf("override sent for a config equal to the initrd's: %s", wire(t, p))
+	}
+	for _, k := range []string{rumprunKernel(t), initrdKernel(t)} {
+		p := mustNew(t, Options{Kernel: k, ConfigFile: cfg})
+		if got := wire(t, p); strings.Contains(got, "schema") {
+			t.Errorf("%s receives %s", filepath.Base(k), got)
+		}
+	}
+}
+
 func TestConfigFromStdin(t *testing.T) {
 	p, _, err := New(Options{Kernel: rumprunKernel(t), ConfigFile: "-", Stdin: strings.NewReader(`{"hostname": "fromstdin"}`)}, testTarget)
 	if err != nil || p.Config.Hostname != "fromstdin" {
