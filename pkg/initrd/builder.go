@@ -68,23 +68,46 @@ type Builder struct {
 
 type fileID struct{ dev, ino uint64 }
 
-// node is one planned entry.
+// node is one planned entry. Trees of many files make many nodes, so the
+// fields that few entries need live in extra.
 type node struct {
-	name       string
-	mode       uint32
-	uid, gid   int
-	mtime      int64
-	size       int64
-	rmaj, rmin uint32
-	target     string // symlink target
-	src        string // host file holding the data
-	data       []byte // data from memory
-	origin     string // where the entry came from, for messages
-	group      *group // hard links sharing this node's data
-	implicit   bool   // a parent directory no source named
+	name     string
+	src      string // host file: the data of a regular file, and where the entry came from
+	x        *extra
+	group    *group // hard links sharing this node's data
+	size     int64
+	mtime    int64
+	mode     uint32
+	uid, gid uint32
+	implicit bool // a parent directory no source named
 }
 
-type group struct{ members []*node }
+type extra struct {
+	target     string // symlink target
+	data       []byte // data from memory
+	origin     string // where the entry came from, when src does not say
+	rmaj, rmin uint32
+}
+
+func (n *node) extra() *extra {
+	if n.x == nil {
+		n.x = &extra{}
+	}
+	return n.x
+}
+
+// origin names where n came from, for messages.
+func (n *node) origin() string {
+	if n.x != nil && n.x.origin != "" {
+		return n.x.origin
+	}
+	return n.src
+}
+
+type group struct {
+	members []*node
+	ino     uint32 // the inode number the members share
+}
 
 // NewBuilder returns an empty Builder.
 func NewBuilder(opts Options) *Builder {
@@ -113,7 +136,7 @@ func archiveName(p string) (string, error) {
 func (b *Builder) put(n *node) {
 	if old, ok := b.entries[n.name]; ok {
 		if b.opts.Verbose != nil {
-			b.opts.Verbose(fmt.Sprintf("%s: %s overrides %s", n.name, n.origin, old.origin))
+			b.opts.Verbose(fmt.Sprintf("%s: %s overrides %s", n.name, n.origin(), old.origin()))
 		}
 		if g := old.group; g != nil {
 			g.members = slices.DeleteFunc(g.members, func(m *node) bool { return m == old })
@@ -225,7 +248,7 @@ func (b *Builder) addFile(p, name string, fi fs.FileInfo) error {
 		return fmt.Errorf("initrd: %s: name of %d bytes exceeds newc's limit of %d", p, len(name), MaxName)
 	}
 	uid, gid, nlink, id := owner(fi)
-	n := &node{name: name, origin: p, mode: unixMode(fi.Mode()), mtime: b.opts.Mtime}
+	n := &node{name: name, src: p, mode: unixMode(fi.Mode()), mtime: b.opts.Mtime}
 	if b.opts.Preserve {
 		n.uid, n.gid, n.mtime = uid, gid, fi.ModTime().Unix()
 	}
@@ -234,7 +257,7 @@ func (b *Builder) addFile(p, name string, fi fs.FileInfo) error {
 		if fi.Size() > MaxSize {
 			return fmt.Errorf("initrd: %s: size %d exceeds newc's limit of %d bytes (4 GiB - 1)", p, fi.Size(), int64(MaxSize))
 		}
-		n.size, n.src = fi.Size(), p
+		n.size = fi.Size()
 		if nlink > 1 {
 			g := b.links[id]
 			if g == nil {
@@ -252,7 +275,7 @@ func (b *Builder) addFile(p, name string, fi fs.FileInfo) error {
 		if len(target) == 0 || len(target) > MaxName {
 			return fmt.Errorf("initrd: %s: symbolic link target of %d bytes (must be 1 to %d)", p, len(target), MaxName)
 		}
-		n.target, n.size = target, int64(len(target))
+		n.extra().target, n.size = target, int64(len(target))
 	default:
 		b.warn("skipping %s: %s (describe it with a nod, pipe or sock line in a spec file)", p, typeName(n.mode))
 		return nil
@@ -310,7 +333,7 @@ func (b *Builder) AddData(name string, data []byte, perm uint32, origin string) 
 	if int64(len(data)) > MaxSize {
 		return fmt.Errorf("initrd: %s: size %d exceeds newc's limit of %d bytes (4 GiB - 1)", origin, len(data), int64(MaxSize))
 	}
-	b.put(&node{name: n, mode: TypeReg | perm&ModePerm, mtime: b.opts.Mtime, size: int64(len(data)), data: data, origin: origin})
+	b.put(&node{name: n, mode: TypeReg | perm&ModePerm, mtime: b.opts.Mtime, size: int64(len(data)), x: &extra{data: data, origin: origin}})
 	return nil
 }
 
@@ -346,11 +369,11 @@ func (b *Builder) plan() ([]*node, error) {
 		for dir := path.Dir(name); dir != "."; dir = path.Dir(dir) {
 			p, ok := b.entries[dir]
 			if !ok {
-				b.entries[dir] = &node{name: dir, mode: TypeDir | 0o755, mtime: b.opts.Mtime, origin: "parent of " + name, implicit: true}
+				b.entries[dir] = &node{name: dir, mode: TypeDir | 0o755, mtime: b.opts.Mtime, x: &extra{origin: "parent of " + name}, implicit: true}
 				continue
 			}
 			if p.mode&ModeType != TypeDir {
-				return nil, fmt.Errorf("initrd: %s (from %s): parent %s is a %s (from %s), not a directory", child.name, child.origin, dir, typeName(p.mode), p.origin)
+				return nil, fmt.Errorf("initrd: %s (from %s): parent %s is a %s (from %s), not a directory", child.name, child.origin(), dir, typeName(p.mode), p.origin())
 			}
 			if !p.implicit {
 				break // its own parents are checked in its turn
@@ -373,24 +396,18 @@ func (b *Builder) WriteArchive(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Number inodes in archive order; hard links share the first one's.
-	ino := make(map[*node]uint32, len(order))
+	// Number inodes in archive order; hard links share the first one's
+	// and store their data with the last one.
 	subdirs := map[string]uint32{}
-	for i, n := range order {
-		ino[n] = uint32(i + 1)
+	carrier := map[*group]*node{}
+	for _, n := range order {
 		if n.mode&ModeType == TypeDir {
 			if parent := path.Dir(n.name); parent != "." {
 				subdirs[parent]++
 			}
 		}
-	}
-	carrier := map[*group]*node{}
-	for _, n := range order {
 		if g := n.group; g != nil && len(g.members) > 1 {
-			first := slices.MinFunc(g.members, func(x, y *node) int { return less(x.name, y.name) })
-			last := slices.MaxFunc(g.members, func(x, y *node) int { return less(x.name, y.name) })
-			ino[n] = ino[first]
-			carrier[g] = last
+			carrier[g] = n
 		}
 	}
 
@@ -400,13 +417,20 @@ func (b *Builder) WriteArchive(w io.Writer) error {
 		w = zw
 	}
 	aw := NewWriter(w)
-	for _, n := range order {
-		h := &Header{Name: n.name, Mode: n.mode, UID: n.uid, GID: n.gid, Mtime: n.mtime, Size: n.size,
-			Inode: ino[n], Links: 1, Linkname: n.target, Rdevmajor: n.rmaj, Rdevminor: n.rmin}
+	for i, n := range order {
+		h := &Header{Name: n.name, Mode: n.mode, UID: int(n.uid), GID: int(n.gid), Mtime: n.mtime, Size: n.size,
+			Inode: uint32(i + 1), Links: 1}
+		if x := n.x; x != nil {
+			h.Linkname, h.Rdevmajor, h.Rdevminor = x.target, x.rmaj, x.rmin
+		}
 		if n.mode&ModeType == TypeDir {
 			h.Links = 2 + subdirs[n.name]
 		}
 		if g := n.group; g != nil && len(g.members) > 1 {
+			if g.ino == 0 {
+				g.ino = h.Inode
+			}
+			h.Inode = g.ino
 			h.Links = uint32(len(g.members))
 			if carrier[g] != n {
 				h.Size = 0
@@ -418,8 +442,8 @@ func (b *Builder) WriteArchive(w io.Writer) error {
 		if h.Mode&ModeType != TypeReg || h.Size == 0 {
 			continue
 		}
-		if n.data != nil {
-			_, err = aw.Write(n.data)
+		if n.x != nil && n.x.data != nil {
+			_, err = aw.Write(n.x.data)
 		} else {
 			err = copyFile(aw, n.src, h.Size)
 		}
@@ -460,12 +484,13 @@ func copyFile(aw *Writer, src string, size int64) error {
 // newGzip returns a parallel gzip writer whose output depends only on its
 // input: pgzip cuts blocks at fixed input offsets (whatever the number of
 // blocks in flight), and the header has no name and mtime 0. Each block
-// in flight costs about 1 MiB (input, output, compressor state); at most
-// 8 keep the peak memory under 32 MiB on any machine (measured: 256 KiB
-// blocks compress as well as 1 MiB ones, to within 0.01%).
+// in flight costs about 1.5 MiB (input, output, compressor state), so the
+// number follows the CPUs but stops at 6 (measured on 2 CPUs: 2 blocks
+// compress as fast as 4; 256 KiB blocks compress as well as 1 MiB ones,
+// to within 0.01%).
 func newGzip(w io.Writer) *pgzip.Writer {
 	zw := pgzip.NewWriter(w)
-	blocks := min(2*runtime.GOMAXPROCS(0), 8)
+	blocks := min(max(runtime.GOMAXPROCS(0), 2), 6)
 	if err := zw.SetConcurrency(256<<10, blocks); err != nil {
 		panic(err) // constant, valid arguments
 	}

@@ -96,7 +96,7 @@ func (b *Builder) addSpecLine(f []string, where string) error {
 	if err != nil {
 		return bad("gid %q is not a number from 0 to 4294967295", f[i+2])
 	}
-	n := &node{name: name, mode: uint32(perm), uid: int(uid), gid: int(gid), mtime: b.opts.Mtime, origin: where}
+	n := &node{name: name, mode: uint32(perm), uid: uint32(uid), gid: uint32(gid), mtime: b.opts.Mtime, x: &extra{origin: where}}
 	switch kind {
 	case "dir":
 		n.mode |= TypeDir
@@ -106,7 +106,7 @@ func (b *Builder) addSpecLine(f []string, where string) error {
 		n.mode |= TypeSock
 	case "slink":
 		n.mode |= TypeLink
-		n.target, n.size = f[2], int64(len(f[2]))
+		n.x.target, n.size = f[2], int64(len(f[2]))
 		if len(f[2]) > MaxName {
 			return bad("symbolic link target of %d bytes exceeds %d", len(f[2]), MaxName)
 		}
@@ -124,7 +124,7 @@ func (b *Builder) addSpecLine(f []string, where string) error {
 		if err1 != nil || err2 != nil {
 			return bad("device number %s %s is not two numbers from 0 to 4294967295", f[6], f[7])
 		}
-		n.rmaj, n.rmin = uint32(maj), uint32(min)
+		n.x.rmaj, n.x.rmin = uint32(maj), uint32(min)
 	case "file":
 		return b.addSpecFile(n, os.Expand(f[2], os.Getenv), f[6:], bad)
 	}
@@ -160,7 +160,7 @@ func (b *Builder) addSpecFile(n *node, loc string, links []string, bad func(stri
 			return bad("hard link %w", err)
 		}
 		m := *n
-		m.name = name
+		m.name = name // shares n's extra: same origin
 		nodes = append(nodes, &m)
 	}
 	g := &group{}
