@@ -251,6 +251,9 @@ func (b *Builder) addFile(p, name string, fi fs.FileInfo) error {
 	n := &node{name: name, src: p, mode: unixMode(fi.Mode()), mtime: b.opts.Mtime}
 	if b.opts.Preserve {
 		n.uid, n.gid, n.mtime = uid, gid, fi.ModTime().Unix()
+		if err := checkMtime(p, n.mtime); err != nil {
+			return err
+		}
 	}
 	switch {
 	case fi.Mode().IsRegular():
@@ -287,6 +290,14 @@ func (b *Builder) addFile(p, name string, fi fs.FileInfo) error {
 func (b *Builder) join(g *group, n *node) {
 	n.group = g
 	g.members = append(g.members, n)
+}
+
+// checkMtime rejects a time that newc's unsigned 32-bit field cannot hold.
+func checkMtime(what string, t int64) error {
+	if t < 0 || t > 1<<32-1 {
+		return fmt.Errorf("initrd: %s: modification time %d is outside newc's range (0 to 4294967295)", what, t)
+	}
+	return nil
 }
 
 // unixMode converts an fs.FileMode to st_mode bits.
@@ -359,6 +370,9 @@ func less(a, b string) int {
 // plan completes the entries (parents, hard links, inodes, link counts)
 // and returns them in archive order.
 func (b *Builder) plan() ([]*node, error) {
+	if err := checkMtime("Options.Mtime", b.opts.Mtime); err != nil {
+		return nil, err
+	}
 	// Parents first: every name needs a directory above it.
 	names := make([]string, 0, len(b.entries))
 	for name := range b.entries {

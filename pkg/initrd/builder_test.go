@@ -427,6 +427,14 @@ func TestPreserve(t *testing.T) {
 	if e[0].UID != 0 || e[0].GID != 0 || e[0].Mtime != 99 {
 		t.Errorf("without Preserve: %+v", e[0].Header)
 	}
+	// A time newc cannot hold is an error when the file is added.
+	old := time.Unix(-86400, 0)
+	must(t, os.Chtimes(p, old, old))
+	err := NewBuilder(Options{Preserve: true}).AddPath(src, "")
+	if want := "initrd: " + p + ": modification time -86400 is outside newc's range (0 to 4294967295)"; err == nil || err.Error() != want {
+		t.Errorf("mtime before 1970:\n got %v\nwant %s", err, want)
+	}
+	must(t, NewBuilder(Options{}).AddPath(src, "")) // without Preserve the file's time does not matter
 }
 
 func names(entries []entry) []string {

@@ -149,6 +149,9 @@ func (b *Builder) addSpecFile(n *node, loc string, links []string, bad func(stri
 	n.src, n.size = loc, fi.Size()
 	if b.opts.Preserve {
 		n.mtime = fi.ModTime().Unix()
+		if err := checkMtime(loc, n.mtime); err != nil {
+			return err
+		}
 	}
 	nodes := []*node{n}
 	for _, l := range links {
