@@ -191,8 +191,8 @@ func TestConfigErrorsAndWarnings(t *testing.T) {
 		t.Errorf("stored config is not canonical:\n%s", got)
 	}
 
-	// From standard input.
-	r = runTool(t, `{"cmdline": "x"}`, "-c", "-", "-o", out)
+	// From standard input; "$schema" is for editors, not for the kernel.
+	r = runTool(t, `{"$schema": "https://example.org/json.cfg.schema.json", "cmdline": "x"}`, "-c", "-", "-o", out)
 	if r.code != 0 || extract(t, out, "json.cfg") != "{\n  \"cmdline\": \"x\"\n}\n" {
 		t.Errorf("-c -: %+v", r)
 	}
