@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -61,7 +62,8 @@ func SourceDir() (string, error) {
 }
 
 // Toolchain returns the directory of the miniature toolchain for platform
-// ("hw" or "xen"), building it if needed.
+// ("hw" or "xen", or "hw-initrd" for an hw platform whose kernels declare
+// the initrd/1 boot protocol), building it if needed.
 func Toolchain(t testing.TB, platform string) string {
 	t.Helper()
 	v, _ := built.LoadOrStore(platform, &result{})
@@ -110,7 +112,8 @@ func build(platform string) (dir, skip string, err error) {
 		return dir, "", nil
 	}
 	os.RemoveAll(dir)
-	cmd := exec.Command("sh", filepath.Join(src, "toolchain", "build.sh"), dir, platform)
+	args := append([]string{filepath.Join(src, "toolchain", "build.sh"), dir}, strings.Split(platform, "-")...)
+	cmd := exec.Command("sh", args...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("%v\n%s", err, out)
 	}
