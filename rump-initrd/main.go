@@ -234,7 +234,6 @@ func addConfig(b *initrd.Builder, name string, stdin io.Reader, stderr io.Writer
 		return err
 	}
 	cfg.Schema = "" // an editor hint, never sent to a kernel (DESIGN.md 3.1)
-	cfg.Schema = "" // an editor hint, never for a kernel (DESIGN.md 3.1)
 	canon, err := cfg.Canonical()
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
