@@ -4,14 +4,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 	"github.com/rumptools/rumptools/pkg/iso9660"
 )
 
-// write writes the image to dest ("-": stdout) atomically: a temporary
-// file in dest's directory, renamed over dest once complete, removed on
-// any failure. inputs are files the image reads, which dest must not be.
+// write writes the image to dest ("-": stdout) atomically (see
+// pkg/atomicfile): dest appears only once complete, and an interrupted
+// or failed run leaves nothing. inputs are files the image reads, which
+// dest must not be.
 func write(im *iso9660.Image, dest string, inputs []string, stdout, stderr io.Writer) error {
 	size, err := im.Size()
 	if err != nil {
@@ -31,32 +32,15 @@ func write(im *iso9660.Image, dest string, inputs []string, stdout, stderr io.Wr
 			}
 		}
 	}
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	f, err := atomicfile.Create(dest, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
+	defer f.Abort()
 	if _, err := im.WriteTo(progressFor(f, stderr, size)); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dest); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return f.Commit()
 }
 
 // progressFor shows progress on stderr when it is a terminal; otherwise it
