@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
+	"io/fs"
 
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
@@ -28,32 +28,14 @@ func Load(name string, r io.Reader) ([]byte, string, error) {
 		data, err := io.ReadAll(io.LimitReader(br, MaxSize+1))
 		return data, name, err
 	}
-	ir, err := initrd.NewReader(br)
+	data, err := initrd.ReadFile(br, "/json.cfg", MaxSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, name, fmt.Errorf("%s: %w", name, ErrNoConfig)
+	}
 	if err != nil {
 		return nil, name, fmt.Errorf("%s: %w", name, err)
 	}
-	var found []byte
-	var foundName string
-	for {
-		h, err := ir.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, name, fmt.Errorf("%s: %w", name, err)
-		}
-		if strings.TrimPrefix(strings.TrimPrefix(h.Name, "."), "/") != "json.cfg" || h.Type() != initrd.TypeReg {
-			continue
-		}
-		if found, err = io.ReadAll(io.LimitReader(ir, MaxSize+1)); err != nil {
-			return nil, name, fmt.Errorf("%s: %w", name, err)
-		}
-		foundName = h.Name
-	}
-	if found == nil {
-		return nil, name, fmt.Errorf("%s: %w", name, ErrNoConfig)
-	}
-	return found, name + ":" + "/" + strings.TrimPrefix(strings.TrimPrefix(foundName, "."), "/"), nil
+	return data, name + ":/json.cfg", nil
 }
 
 // isArchive recognises newc cpio and the compressors an initrd may use

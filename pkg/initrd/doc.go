@@ -6,7 +6,7 @@
 //
 //	r, err := initrd.NewReader(f) // plain or gzip, told apart by magic
 //	for {
-//		h, err := r.Next() // io.EOF after TRAILER!!!
+//		h, err := r.Next() // io.EOF after the last TRAILER!!!
 //		if err == io.EOF {
 //			break
 //		}
@@ -21,7 +21,9 @@
 // are at most MaxName bytes, data is streamed), and reports errors with
 // the entry number (from 1), its name and the offset in the uncompressed
 // archive. Hard links are entries that share Inode with Links > 1;
-// the Reader does not resolve them.
+// the Reader does not resolve them. Archives concatenated behind one
+// another (a later one may be gzip-compressed behind a plain one) are read
+// as one, as kernels unpack them; ReadFile returns the last copy of a file.
 //
 // Writing: NewWriter(w) returns a Writer with WriteHeader, Write,
 // ReadFrom and Close, which checks every header against the format's

@@ -34,7 +34,10 @@ type Reader struct {
 	want   uint32
 	sum    uint32
 	err    error // sticky
-	name   [MaxName + 1]byte
+	// gzipped: the stream is being decompressed (a gzip member inside a
+	// gzip stream is the gzip reader's to join).
+	gzipped bool
+	name    [MaxName + 1]byte
 }
 
 // NewReader returns a Reader for the archive in r, plain or gzip-compressed
@@ -51,7 +54,7 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("initrd: gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, 64<<10)
+		return &Reader{br: bufio.NewReaderSize(zr, 64<<10), gzipped: true}, nil
 	} else if what := compression(magic); what != "" {
 		return nil, fmt.Errorf("initrd: archive is %s-compressed; only gzip is supported", what)
 	}
@@ -79,8 +82,11 @@ func compression(m []byte) string {
 }
 
 // Next advances to the next entry, skipping what is left of the current
-// one, and returns its header. It returns io.EOF after the TRAILER!!!
-// entry. Errors name the entry (counting from 1) and the offset in the
+// one, and returns its header. It returns io.EOF after the last archive's
+// TRAILER!!! entry: archives concatenated behind one another, with zero
+// padding between them and a gzip-compressed one possibly following a plain
+// one, are read as one, as Linux and initrd/1 kernels read them (a later
+// entry of the same name wins there). Errors name the entry (counting from 1) and the offset in the
 // uncompressed archive.
 func (r *Reader) Next() (*Header, error) {
 	if r.err != nil {
@@ -245,10 +251,15 @@ func (r *Reader) readHeader() (*Header, error) {
 		return nil, err
 	}
 	if h.Name == trailer {
-		// Stay at EOF from now on; the padding after the trailer and
-		// anything concatenated behind it are not read.
 		r.hdr = nil
-		return nil, io.EOF
+		more, err := r.nextArchive()
+		if err != nil {
+			return nil, err
+		}
+		if !more {
+			return nil, io.EOF
+		}
+		return r.readHeader()
 	}
 	r.hdr = h
 	r.remain = h.Size
@@ -266,6 +277,43 @@ func (r *Reader) readHeader() (*Header, error) {
 		h.Linkname = string(target)
 	}
 	return h, nil
+}
+
+// nextArchive skips the zeros that pad an archive after its trailer and
+// reports whether another archive follows. A gzip member behind a plain
+// archive is decompressed from there on.
+func (r *Reader) nextArchive() (bool, error) {
+	for {
+		b, err := r.br.Peek(1)
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, r.errorf("after the trailer at offset %d: %w", r.off, err)
+		}
+		if b[0] != 0 {
+			break
+		}
+		// Skip a run of zeros at once: GNU cpio pads to 512 bytes.
+		buf, _ := r.br.Peek(r.br.Buffered())
+		n := len(buf) - len(bytes.TrimLeft(buf, "\x00"))
+		r.br.Discard(n)
+		r.off += int64(n)
+	}
+	magic, _ := r.br.Peek(6)
+	switch {
+	case bytes.Equal(magic, magicNewc) || bytes.Equal(magic, magicCRC):
+		return true, nil
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b && !r.gzipped:
+		zr, err := gzip.NewReader(r.br)
+		if err != nil {
+			return false, r.errorf("at offset %d: gzip archive after the trailer: %w", r.off, err)
+		}
+		r.br = bufio.NewReaderSize(zr, 64<<10)
+		r.gzipped = true
+		return r.nextArchive()
+	}
+	return false, r.errorf("at offset %d: data after the trailer is not another newc archive (%q)", r.off, magic)
 }
 
 func parseHex(b []byte) (uint32, bool) {

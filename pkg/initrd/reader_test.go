@@ -5,9 +5,11 @@ import (
 	"compress/gzip"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
@@ -251,17 +253,59 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
-func TestReaderStopsAtTrailer(t *testing.T) {
+// TestConcatenatedArchives reads archives behind one another as the
+// kernels do: zero padding between them, a gzip archive behind a plain one,
+// and refuses other data after a trailer.
+func TestConcatenatedArchives(t *testing.T) {
+	first, second := writeArchive(t, sample[:2]), writeArchive(t, sample[2:4])
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	zw.Write(second)
+	zw.Close()
+	want := append(readArchive(t, first), readArchive(t, second)...)
+	for name, archive := range map[string][]byte{
+		"plain":            append(append([]byte{}, first...), second...),
+		"padded":           append(append(append([]byte{}, first...), make([]byte, 1000)...), second...),
+		"gzip behind":      append(append(append([]byte{}, first...), make([]byte, 3)...), zipped.Bytes()...),
+		"trailing padding": append(append(append([]byte{}, first...), second...), make([]byte, 512)...),
+	} {
+		got, err := readAll(bytes.NewReader(archive))
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %v\n got %+v\nwant %+v", name, err, got, want)
+		}
+	}
 	archive := append(writeArchive(t, sample[:1]), "garbage after the trailer"...)
 	r, err := NewReader(bytes.NewReader(archive))
 	must(t, err)
 	if _, err := r.Next(); err != nil {
 		t.Fatal(err)
 	}
+	want2 := `initrd: entry 2: at offset 240: data after the trailer is not another newc archive ("garbag")`
 	for i := 0; i < 2; i++ {
-		if _, err := r.Next(); err != io.EOF {
-			t.Fatalf("Next after trailer: %v, want io.EOF", err)
+		if _, err := r.Next(); err == nil || err.Error() != want2 {
+			t.Fatalf("Next after trailer: %v, want %s", err, want2)
 		}
+	}
+}
+
+// TestReadFile finds the last regular file of a name across concatenated
+// archives, whatever its spelling of the root.
+func TestReadFile(t *testing.T) {
+	a := writeArchive(t, []entry{{Header: Header{Name: "json.cfg", Mode: TypeReg | 0o644, Size: 3}, Data: "old"}})
+	b := writeArchive(t, []entry{
+		{Header: Header{Name: "./json.cfg", Mode: TypeReg | 0o644, Size: 3}, Data: "new"},
+		{Header: Header{Name: "etc", Mode: TypeDir | 0o755}},
+	})
+	c := writeArchive(t, []entry{{Header: Header{Name: "/json.cfg", Mode: TypeLink | 0o777, Size: 3, Linkname: "etc"}}})
+	data, err := ReadFile(bytes.NewReader(append(append(a, b...), c...)), "/json.cfg", 10)
+	if err != nil || string(data) != "new" {
+		t.Errorf("ReadFile = %q, %v; want the last regular json.cfg", data, err)
+	}
+	if _, err := ReadFile(bytes.NewReader(b), "etc/motd", 10); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+	if _, err := ReadFile(bytes.NewReader(a), "json.cfg", 2); err == nil || err.Error() != "initrd: json.cfg is 3 bytes, over the limit of 2" {
+		t.Errorf("over the limit: %v", err)
 	}
 }
 

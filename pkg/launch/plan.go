@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/rumptools/rumptools/pkg/config"
-	"github.com/rumptools/rumptools/pkg/initrd"
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
@@ -40,10 +38,6 @@ type Options struct {
 // DefaultMemoryMiB is the guest memory when Options.MemoryMiB is 0, as the
 // old rumprun script gave.
 const DefaultMemoryMiB = 64
-
-// maxInitrdConfig bounds the /json.cfg read from an initrd (the size
-// rumprun reads through _RUMPRUN_ROOTFSCFG=).
-const maxInitrdConfig = config.WireLimitRootfsFS
 
 // New reads the kernel (and initrd), builds the effective config and
 // attaches devices as t allows. Warnings (dialect normalisations of the
@@ -455,37 +449,21 @@ func readConfigFile(name string, stdin io.Reader) ([]byte, error) {
 	return os.ReadFile(name)
 }
 
-// initrdConfig reads /json.cfg from an initrd; it returns a nil Config when
-// the archive holds none.
+// initrdConfig reads /json.cfg from an initrd (the last one, where archives
+// are concatenated, as the kernel sees it); it returns a nil Config when the
+// archive holds none.
 func initrdConfig(file string) (*config.Config, []config.Diagnostic, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	r, err := initrd.NewReader(f)
+	data, label, err := config.Load(file, f)
+	if errors.Is(err, config.ErrNoConfig) {
+		return nil, nil, nil
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %v", file, err)
+		return nil, nil, err
 	}
-	for {
-		h, err := r.Next()
-		if err == io.EOF {
-			return nil, nil, nil
-		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %v", file, err)
-		}
-		if path.Clean("/"+h.Name) != "/json.cfg" || h.Type() != initrd.TypeReg {
-			continue
-		}
-		if h.Size > maxInitrdConfig {
-			return nil, nil, fmt.Errorf("%s: /json.cfg is %d bytes, over the %d-byte limit", file, h.Size, maxInitrdConfig)
-		}
-		data, err := io.ReadAll(r)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: /json.cfg: %v", file, err)
-		}
-		c, ws, err := config.Parse(file+":/json.cfg", data)
-		return c, ws, err
-	}
+	return config.Parse(label, data)
 }

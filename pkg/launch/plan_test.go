@@ -377,6 +377,28 @@ func TestSchemaNeverSent(t *testing.T) {
 	}
 }
 
+// An initrd with an archive appended (as rump-mkiso appends the config)
+// has the appended /json.cfg as its config, as the kernel sees it.
+func TestConcatenatedInitrdConfig(t *testing.T) {
+	base := makeInitrd(t, map[string]string{"json.cfg": `{"hostname": "old"}`, "etc/motd": "hi\n"})
+	extra := makeInitrd(t, map[string]string{"json.cfg": `{"hostname": "new"}`})
+	var both []byte
+	for _, f := range []string{base, extra} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		both = append(both, b...)
+	}
+	rd := filepath.Join(t.TempDir(), "both.initrd")
+	if err := os.WriteFile(rd, both, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if p := mustNew(t, Options{Kernel: initrdKernel(t), Initrd: rd}); p.Config.Hostname != "new" {
+		t.Errorf("hostname %q, want the appended archive's", p.Config.Hostname)
+	}
+}
+
 func TestConfigFromStdin(t *testing.T) {
 	p, _, err := New(Options{Kernel: rumprunKernel(t), ConfigFile: "-", Stdin: strings.NewReader(`{"hostname": "fromstdin"}`)}, testTarget)
 	if err != nil || p.Config.Hostname != "fromstdin" {
