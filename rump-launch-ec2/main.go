@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/ebsupload"
 	"github.com/rumptools/rumptools/pkg/ec2image"
@@ -368,31 +369,15 @@ func (v *volume) writeFile(dest string, w io.Writer) error {
 	if v.pv != nil {
 		return v.pv.WriteFile(dest)
 	}
-	f, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	f, err := atomicfile.Create(dest, 0o644)
 	if err != nil {
 		return err
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	if _, err := v.iso.WriteTo(f); err != nil {
 		return err
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), dest); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return f.Commit()
 }
 
 // open returns the image as a stream: a PV volume is made in a temporary
@@ -405,7 +390,12 @@ func (v *volume) open() (io.Reader, int64, func(), error) {
 		}
 		cleanup := func() { os.RemoveAll(dir) }
 		p := filepath.Join(dir, "volume.img")
-		if err := v.pv.WriteFile(p); err != nil {
+		// Until the upload starts (its context handles signals), an
+		// interrupting signal removes the directory.
+		release := atomicfile.RemoveOnSignal(dir)
+		err = v.pv.WriteFile(p)
+		release()
+		if err != nil {
 			cleanup()
 			return nil, 0, nil, err
 		}

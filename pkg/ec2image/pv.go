@@ -28,6 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 )
 
 // Paths on a PV volume.
@@ -139,8 +141,9 @@ func (v *PV) uuid() string {
 // ErrNoMke2fs is returned when e2fsprogs is not installed.
 var ErrNoMke2fs = errors.New("mke2fs and debugfs not found on PATH (install e2fsprogs)")
 
-// WriteFile makes the volume image at dest, atomically: a temporary file in
-// dest's directory, renamed to dest when complete and removed on failure.
+// WriteFile makes the volume image at dest, atomically (pkg/atomicfile):
+// dest appears when complete, and a failure or an interrupting signal
+// leaves neither it nor the staging directory behind.
 // Memory use does not depend on the kernel's size: it is copied with
 // io.Copy into a staging directory that mke2fs reads.
 func (v *PV) WriteFile(dest string) error {
@@ -168,6 +171,8 @@ func (v *PV) WriteFile(dest string) error {
 	if err != nil {
 		return err
 	}
+	// Removed on return, or by a terminating signal before that.
+	defer atomicfile.RemoveOnSignal(stage)()
 	defer os.RemoveAll(stage)
 	for _, f := range files {
 		if err := stageFile(stage, f); err != nil {
@@ -186,18 +191,13 @@ func (v *PV) WriteFile(dest string) error {
 		}
 	}
 
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*.tmp")
+	out, err := atomicfile.Create(dest, 0o644)
 	if err != nil {
 		return err
 	}
-	tmp.Close()
-	ok := false
-	defer func() {
-		if !ok {
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := run(v.Env(), mkfs, v.MkfsArgs(stage, tmp.Name())...); err != nil {
+	defer out.Abort()
+	// mke2fs and debugfs open the pending file by its /proc name.
+	if err := run(v.Env(), mkfs, v.MkfsArgs(stage, out.Path())...); err != nil {
 		return err
 	}
 	// mke2fs -d copies owners and access and change times from the staging
@@ -206,17 +206,10 @@ func (v *PV) WriteFile(dest string) error {
 	if err := os.WriteFile(script, v.fixups(files), 0o600); err != nil {
 		return err
 	}
-	if err := run(v.Env(), debugfs, "-w", "-f", script, tmp.Name()); err != nil {
+	if err := run(v.Env(), debugfs, "-w", "-f", script, out.Path()); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), dest); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return out.Commit()
 }
 
 // dirs returns every directory that holds a file, parents first.
