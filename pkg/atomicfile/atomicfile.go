@@ -19,7 +19,6 @@ package atomicfile
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -115,7 +114,7 @@ func (f *File) Path() string {
 // directory is flushed too. On failure the pending file is removed.
 func (f *File) Commit() error {
 	if f.done {
-		return fmt.Errorf("%s: already committed or aborted", f.name)
+		return &fs.PathError{Op: "commit", Path: f.name, Err: fs.ErrClosed}
 	}
 	f.done = true
 	if f.direct {
@@ -147,7 +146,7 @@ func (f *File) Commit() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.name, unwrapPath(err))
+		return &fs.PathError{Op: "commit", Path: f.name, Err: unwrapPath(err)}
 	}
 	syncDir(filepath.Dir(f.name))
 	return nil

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 )
 
 // StateDir returns the directory that holds the xl files: dir when given
@@ -29,9 +31,8 @@ func (d *Domain) File(dir string) string {
 	return filepath.Join(dir, d.Name+".cfg")
 }
 
-// WriteFile writes the domain's xl config to path atomically: a temporary
-// file in the same directory, renamed into place, so that xl never reads a
-// partial file. The directory is created (mode 0700) when missing.
+// WriteFile writes the domain's xl config to path atomically
+// (pkg/atomicfile), so that xl never reads a partial file. The directory is created (mode 0700) when missing.
 func (d *Domain) WriteFile(path string) error {
 	data, err := d.Config.Marshal()
 	if err != nil {
@@ -41,23 +42,14 @@ func (d *Domain) WriteFile(path string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %v", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	// The errors name the file.
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
 	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %v", path, err)
-	}
-	return nil
+	return f.Commit()
 }
