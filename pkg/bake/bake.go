@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 	"github.com/rumptools/rumptools/pkg/kernel"
 	"github.com/rumptools/rumptools/pkg/shellquote"
 )
@@ -241,19 +242,18 @@ func (c Command) Argv(tmp string) []string {
 	return words
 }
 
-// Run performs the bake: the commands in a temporary directory beside the
-// output (their output goes to log), the stamp, then an atomic rename onto
-// the output (or a copy to stdout for "-"). On failure nothing is left
-// behind.
+// Run performs the bake: the commands in a temporary directory (their
+// output goes to log), then the stamped kernel written to the output
+// atomically (pkg/atomicfile), or to stdout for "-". On failure, or when
+// SIGINT, SIGTERM or SIGHUP ends the process, nothing is left behind.
 func (p *Plan) Run(stdout, log io.Writer) error {
-	dir := os.TempDir()
-	if p.Output != "-" {
-		dir = filepath.Dir(p.Output)
-	}
-	tmp, err := os.MkdirTemp(dir, ".rump-bake-")
+	// The linker needs names, so its files live in a directory of their
+	// own; the output is a copy, so the directory need not be beside it.
+	tmp, err := os.MkdirTemp("", "rump-bake-")
 	if err != nil {
 		return err
 	}
+	defer atomicfile.RemoveOnSignal(tmp)()
 	defer os.RemoveAll(tmp)
 	for _, c := range p.Commands {
 		argv := c.Argv(tmp)
@@ -264,19 +264,16 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 		}
 	}
 	k := filepath.Join(tmp, "kernel")
-	if err := StampFile(k, &p.Record); err != nil {
+	if p.Output == "-" {
+		if err := stamp(stdout, k, &p.Record); err != nil {
+			return fmt.Errorf("stamping the kernel: %w", err)
+		}
+		return nil
+	}
+	if err := stampTo(p.Output, k, &p.Record); err != nil {
 		return fmt.Errorf("stamping the kernel: %w", err)
 	}
-	if p.Output == "-" {
-		f, err := os.Open(k)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(stdout, f)
-		return err
-	}
-	return os.Rename(k, p.Output)
+	return nil
 }
 
 func shortCommand(c Command) string {
@@ -296,9 +293,36 @@ func recordJSON(rec *kernel.BakeRecord) (string, error) {
 }
 
 // StampFile adds the bake record to the kernel at path, replacing the file
-// atomically (a temporary file in the same directory, then a rename).
-func StampFile(path string, rec *kernel.BakeRecord) (err error) {
-	in, err := os.Open(path)
+// atomically (pkg/atomicfile) and keeping its mode.
+func StampFile(path string, rec *kernel.BakeRecord) error {
+	return stampTo(path, path, rec)
+}
+
+// stampTo writes the kernel src with the bake record added to dest, which
+// gets src's mode.
+func stampTo(dest, src string, rec *kernel.BakeRecord) error {
+	fi, err := os.Stat(src)
+	if err != nil {
+		return err
+	}
+	out, err := atomicfile.Create(dest, fi.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := stamp(out, src, rec); err != nil {
+		return err
+	}
+	// Exactly src's mode, as "rump-bake --stamp" changes the file in place.
+	if err := out.Chmod(fi.Mode().Perm()); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// stamp writes the kernel src with the bake record added to w.
+func stamp(w io.Writer, src string, rec *kernel.BakeRecord) error {
+	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
@@ -307,28 +331,9 @@ func StampFile(path string, rec *kernel.BakeRecord) (err error) {
 	if err != nil {
 		return err
 	}
-	out, err := os.CreateTemp(filepath.Dir(path), ".rump-bake-stamp-")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			out.Close()
-			os.Remove(out.Name())
-		}
-	}()
-	bw := bufio.NewWriter(out)
+	bw := bufio.NewWriter(w)
 	if err := kernel.Stamp(bw, in, fi.Size(), rec); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", src, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if err := out.Chmod(fi.Mode().Perm()); err != nil {
-		return err
-	}
-	if err := out.Close(); err != nil {
-		return err
-	}
-	return os.Rename(out.Name(), path)
+	return bw.Flush()
 }

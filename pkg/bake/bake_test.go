@@ -323,15 +323,20 @@ func TestBakeErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	var log bytes.Buffer
+	work := t.TempDir() // the linker's directory goes to TMPDIR
+	t.Setenv("TMPDIR", work)
 	err = p.Run(nil, &log)
 	if err == nil || !strings.Contains(err.Error(), "gcc failed") || !strings.Contains(log.String(), "rumpdoesnotexist") {
 		t.Fatalf("failing link: %v\n%s", err, log.String())
 	}
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if e.Name() == "out.bin" || strings.HasPrefix(e.Name(), ".rump-bake") {
+		if e.Name() == "out.bin" || strings.HasPrefix(e.Name(), ".out.bin") {
 			t.Errorf("left behind: %s", e.Name())
 		}
+	}
+	if ents, _ := os.ReadDir(work); len(ents) != 0 {
+		t.Errorf("left behind in TMPDIR: %s", ents[0].Name())
 	}
 }
 
