@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/config/schema"
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
@@ -113,7 +114,8 @@ func check(name string, stdin io.Reader, stdout, stderr, table io.Writer, t conf
 		fmt.Fprintf(stderr, "rump-cfgcheck: %v\n", err)
 		return false
 	}
-	c, warns, err := config.Parse(label, data)
+	// The checker of record: Parse, and gojsonschema over the same document.
+	c, warns, err := schema.Check(label, data)
 	for _, w := range warns {
 		fmt.Fprintln(stderr, w)
 	}

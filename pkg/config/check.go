@@ -12,26 +12,25 @@ import (
 // Parse reads a json.cfg in canonical form or in the rumprun dialect.
 //
 // filename only labels diagnostics. Dialect features are normalised into the
-// canonical model and reported as warnings. On any error Parse returns a nil
-// Config and an ErrorList (which prints one "file:line:col: message" per
+// canonical model and reported as warnings. The result is then checked
+// against the rules of the embedded JSON Schema (SchemaJSON) and by the
+// semantic checks the schema cannot express. On any error Parse returns a
+// nil Config and an ErrorList (which prints one "file:line:col: message" per
 // line); the warnings found so far are returned either way.
 func Parse(filename string, data []byte) (*Config, []Diagnostic, error) {
-	root, ds, serr := parseDocument(data)
+	root, ds, serr := read(data)
 	if serr != nil {
 		ds = append(ds, diag{pos: serr.pos, msg: serr.msg})
 		warns, err := split(filename, ds)
 		return nil, warns, err
 	}
-	ds = append(ds, normalize(root)...)
 	reported := map[string]bool{}
 	for _, d := range ds {
 		if !d.warning {
 			reported[d.ptr] = true
 		}
 	}
-	vpos, kpos := map[string]pos{}, map[string]pos{}
-	v := toValue(root, "", vpos, kpos)
-	for _, d := range validate(v, vpos, kpos) {
+	for _, d := range checkShape(root) {
 		if !reported[d.ptr] { // one error per value is enough
 			ds = append(ds, d)
 		}
@@ -40,7 +39,8 @@ func Parse(filename string, data []byte) (*Config, []Diagnostic, error) {
 		warns, err := split(filename, ds)
 		return nil, warns, err
 	}
-	c := &Config{file: filename, pos: vpos, kpos: kpos}
+	c := &Config{file: filename, pos: map[string]pos{}, kpos: map[string]pos{}}
+	positions(root, "", c.pos, c.kpos)
 	decode(c, root)
 	for _, d := range c.check() {
 		ds = append(ds, diag{pos: pos{d.Line, d.Col}, ptr: d.Pointer, msg: d.Msg, warning: d.Warning})
@@ -50,6 +50,16 @@ func Parse(filename string, data []byte) (*Config, []Diagnostic, error) {
 		return nil, warns, err
 	}
 	return c, warns, nil
+}
+
+// read parses data and normalises the dialect: everything before the
+// checks against the schema.
+func read(data []byte) (*node, []diag, *syntaxError) {
+	root, ds, serr := parseDocument(data)
+	if serr != nil {
+		return nil, ds, serr
+	}
+	return root, append(ds, normalize(root)...), nil
 }
 
 func hasError(ds []diag) bool {
@@ -79,7 +89,7 @@ func split(file string, ds []diag) ([]Diagnostic, error) {
 	return warns, nil
 }
 
-// decode fills c from a tree that passed the schema, so types are known.
+// decode fills c from a tree that passed checkShape, so types are known.
 func decode(c *Config, root *node) {
 	for _, m := range root.mem {
 		v := m.val

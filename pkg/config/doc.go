@@ -8,7 +8,13 @@
 // (repeated "net"/"blk"/"env" keys, stray and trailing commas, string-typed
 // values such as "cloner": "true" and "mask": "24", env as "NAME=value").
 // Dialect input is normalised into the canonical model and each
-// normalisation is reported as a warning. Errors and warnings are
+// normalisation is reported as a warning. Parse then applies the rules of
+// SchemaJSON itself (it reads the schema, not a copy of it) and the
+// semantic checks no schema can express. It does not use a general JSON
+// Schema validator, so that the launchers stay small and start fast;
+// package config/schema runs gojsonschema over the same Document
+// (ReadDocument) for rump-cfgcheck, and the tests prove that Parse rejects
+// everything gojsonschema rejects. Errors and warnings are
 // Diagnostics carrying file, line, column and the JSON pointer of the value;
 // they print as "file:line:col: message". A misspelt key gets the nearest
 // valid one suggested; a key that is a prefix of a real one ("host"), which

@@ -178,23 +178,34 @@ func maskBits(a netip.Addr) (int, bool) {
 	return n, v == 0
 }
 
-// toValue converts a tree into the values gojsonschema walks, recording the
-// position of every value and key by JSON pointer on the way.
-func toValue(n *node, ptr string, vpos, kpos map[string]pos) any {
+// positions records the position of every value and key of a tree by JSON
+// pointer.
+func positions(n *node, ptr string, vpos, kpos map[string]pos) {
 	vpos[ptr] = n.pos
+	for _, e := range n.mem {
+		p := ptr + "/" + pointerEscape(e.key)
+		kpos[p] = e.keyPos
+		positions(e.val, p, vpos, kpos)
+	}
+	for i, e := range n.elems {
+		positions(e, ptr+"/"+strconv.Itoa(i), vpos, kpos)
+	}
+}
+
+// value converts a tree into the values encoding/json decodes into with
+// UseNumber: map[string]any, []any, string, json.Number, bool and nil.
+func value(n *node) any {
 	switch n.kind {
 	case kObject:
 		m := make(map[string]any, len(n.mem))
 		for _, e := range n.mem {
-			p := ptr + "/" + pointerEscape(e.key)
-			kpos[p] = e.keyPos
-			m[e.key] = toValue(e.val, p, vpos, kpos)
+			m[e.key] = value(e.val)
 		}
 		return m
 	case kArray:
 		a := make([]any, len(n.elems))
 		for i, e := range n.elems {
-			a[i] = toValue(e, ptr+"/"+strconv.Itoa(i), vpos, kpos)
+			a[i] = value(e)
 		}
 		return a
 	case kString:
