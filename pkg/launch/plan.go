@@ -439,14 +439,22 @@ func isWireError(d config.Diagnostic, wire config.ErrorList) bool {
 	return false
 }
 
+// readConfigFile reads the -c file ("-": stdin), at most config.MaxSize+1
+// bytes: config.Parse refuses a bigger one, and an endless input such as
+// /dev/zero does not fill memory.
 func readConfigFile(name string, stdin io.Reader) ([]byte, error) {
-	if name == "-" {
-		if stdin == nil {
-			stdin = os.Stdin
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
 		}
-		return io.ReadAll(stdin)
+		defer f.Close()
+		r = f
+	} else if r == nil {
+		r = os.Stdin
 	}
-	return os.ReadFile(name)
+	return io.ReadAll(io.LimitReader(r, config.MaxSize+1))
 }
 
 // initrdConfig reads /json.cfg from an initrd (the last one, where archives
