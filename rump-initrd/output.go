@@ -4,15 +4,13 @@ import (
 	"bufio"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
+
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 )
 
-// writeOutput runs write on standard output ("-") or on a temporary file
-// next to name that is renamed to name only when write succeeds; on
-// failure or an interrupting signal the temporary file is removed, so an
-// interrupted run leaves no partial output.
+// writeOutput runs write on standard output ("-") or on name, written
+// atomically (pkg/atomicfile): name appears only when write succeeds, and
+// a failure or an interrupting signal, even SIGKILL, leaves nothing.
 func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) error {
 	if name == "-" {
 		if f, ok := stdout.(*os.File); ok {
@@ -25,37 +23,14 @@ func writeOutput(name string, stdout io.Writer, write func(io.Writer) error) err
 		}
 		return bw.Flush()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp*")
+	// The *atomicfile.File is an *os.File too, for the same reason.
+	f, err := atomicfile.Create(name, 0o644)
 	if err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case <-sig:
-			os.Remove(tmp.Name())
-			os.Exit(1)
-		case <-done:
-		}
-	}()
-	defer func() {
-		signal.Stop(sig)
-		close(done)
-	}()
-	err = write(tmp)
-	if err == nil {
-		err = tmp.Chmod(0o644)
+	defer f.Abort()
+	if err := write(f); err != nil {
+		return err
 	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return f.Commit()
 }
