@@ -206,13 +206,16 @@ func (b *Builder) AddPath(src, dst string) error {
 // leave the current directory. A directory adds only its own entry;
 // "." is the root and adds nothing. listName names r in messages.
 func (b *Builder) AddList(r io.Reader, listName string, sep byte) error {
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, maxListLine+1)
 	for line := 1; ; line++ {
-		s, err := br.ReadString(sep)
+		s, err := br.ReadSlice(sep)
+		if err == bufio.ErrBufferFull {
+			return fmt.Errorf("initrd: %s:%d: a line of more than %d bytes names no file", listName, line, maxListLine)
+		}
 		if err != nil && err != io.EOF {
 			return fmt.Errorf("initrd: %s: %w", listName, err)
 		}
-		p := strings.TrimSuffix(s, string(sep))
+		p := strings.TrimSuffix(string(s), string(sep))
 		if p != "" {
 			if err := b.addListed(p, fmt.Sprintf("%s:%d", listName, line)); err != nil {
 				return err
@@ -223,6 +226,10 @@ func (b *Builder) AddList(r io.Reader, listName string, sep byte) error {
 		}
 	}
 }
+
+// maxListLine bounds a file list's line (and the memory it takes): Linux
+// opens no path of PATH_MAX (4096) bytes or more.
+const maxListLine = 4096
 
 func (b *Builder) addListed(p, where string) error {
 	if filepath.IsAbs(p) {
