@@ -219,7 +219,8 @@ func withInput(name string, stdin io.Reader, f func(io.Reader, string) error) er
 func addConfig(b *initrd.Builder, name string, stdin io.Reader, stderr io.Writer) error {
 	var data []byte
 	err := withInput(name, stdin, func(r io.Reader, label string) (err error) {
-		data, err = io.ReadAll(r)
+		// config.Parse refuses more; /dev/zero must not fill memory.
+		data, err = io.ReadAll(io.LimitReader(r, config.MaxSize+1))
 		name = label
 		return err
 	})
