@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rumptools/rumptools/pkg/atomicfile"
 	"github.com/rumptools/rumptools/pkg/iso9660"
 )
 
@@ -147,6 +148,7 @@ func (h Host) grub(m Menu) (*Setup, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer atomicfile.RemoveOnSignal(tmp)()
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, "eltorito.img")
 	args := append([]string{"-O", "i386-pc-eltorito", "-d", dir, "-p", "/boot/grub", "-o", out}, GRUBModules...)
