@@ -84,7 +84,11 @@ func (f *elfFile) fits(off, count, entsize uint64) bool {
 
 // Inspect reads the ELF image of the given size from r. See the package
 // documentation for what it reports.
-func Inspect(r io.ReaderAt, size int64) (*Kernel, error) {
+func Inspect(r io.ReaderAt, size int64) (*Kernel, error) { return Options{}.Inspect(r, size) }
+
+// Inspect reads the ELF image of the given size from r, leaving out what o
+// says.
+func (o Options) Inspect(r io.ReaderAt, size int64) (*Kernel, error) {
 	if size < 0 {
 		return nil, &FormatError{Off: -1, Msg: "negative file size"}
 	}
@@ -342,8 +346,10 @@ func Inspect(r io.ReaderAt, size int64) (*Kernel, error) {
 	// else from the bytes of the file (baked kernels fold it into .text).
 	if recipe != nil {
 		k.Toolchain, k.RecipeNote = parseRecipe(recipe), true
-	} else if k.Toolchain, err = f.scanToolchain(); err != nil {
-		return nil, err
+	} else if !o.NoToolchain {
+		if k.Toolchain, err = f.scanToolchain(); err != nil {
+			return nil, err
+		}
 	}
 
 	if hasXenGuest {
@@ -565,15 +571,22 @@ func parseRecipe(desc []byte) Toolchain {
 	return t
 }
 
-// scanToolchain finds the first occurrence of each toolchain string in the
-// file, reading it in chunks so that memory does not grow with the file.
+// scanChunk is how much of the file scanToolchain reads at a time: large
+// enough that the read calls cost little next to the copying, small enough
+// that the buffer costs few page faults in a short-lived process.
+const scanChunk = 64 << 10
+
+// scanToolchain finds, for each toolchain string, its first occurrence in
+// the file with a value. It reads the file once, front to back, in chunks,
+// so that memory does not grow with the file, and stops once it has all
+// four.
 func (f *elfFile) scanToolchain() (Toolchain, error) {
 	var t Toolchain
-	const chunk = 1 << 20
-	const overlap = 32 // longer than the longest key
-	found := 0
-	buf := make([]byte, min(chunk+overlap, f.size))
-	for base := int64(0); base < f.size && found < len(toolchainKeys); base += chunk {
+	const overlap = 32 // longer than the longest key: a key starting in a chunk is whole in its buffer
+	prefix := []byte("rumprun_")
+	missing := len(toolchainKeys)
+	buf := make([]byte, min(scanChunk+overlap, f.size))
+	for base := int64(0); base < f.size && missing > 0; base += scanChunk {
 		n := min(int64(len(buf)), f.size-base)
 		b := buf[:n]
 		if got, err := f.r.ReadAt(b, base); int64(got) != n {
@@ -582,28 +595,28 @@ func (f *elfFile) scanToolchain() (Toolchain, error) {
 			}
 			return t, fmt.Errorf("reading at offset %d: %w", base, err)
 		}
-		if bytes.Index(b, []byte("rumprun_")) < 0 {
-			continue
-		}
-		for _, key := range toolchainKeys {
-			p := t.field(key)
-			if *p != "" {
-				continue
+		for i := 0; missing > 0; i += len(prefix) {
+			j := bytes.Index(b[i:], prefix)
+			if j < 0 || i+j >= scanChunk { // one in the overlap is the next chunk's
+				break
 			}
-			i := bytes.Index(b, []byte(key))
-			if i < 0 || int64(i) >= chunk { // matches in the overlap are found by the next chunk
-				continue
-			}
-			off := base + int64(i) + int64(len(key))
-			v := make([]byte, min(maxString, f.size-off))
-			if got, err := f.r.ReadAt(v, off); got != len(v) {
-				if err == nil || err == io.EOF {
-					err = io.ErrUnexpectedEOF
+			i += j
+			for _, key := range toolchainKeys {
+				p := t.field(key)
+				if *p != "" || !bytes.HasPrefix(b[i:], []byte(key)) {
+					continue
 				}
-				return t, fmt.Errorf("reading %s at offset %d: %w", key, off, err)
-			}
-			if *p = toolValue(v); *p != "" {
-				found++
+				off := base + int64(i) + int64(len(key))
+				v := make([]byte, min(maxString, f.size-off))
+				if got, err := f.r.ReadAt(v, off); got != len(v) {
+					if err == nil || err == io.EOF {
+						err = io.ErrUnexpectedEOF
+					}
+					return t, fmt.Errorf("reading %s at offset %d: %w", key, off, err)
+				}
+				if *p = toolValue(v); *p != "" {
+					missing--
+				}
 			}
 		}
 	}

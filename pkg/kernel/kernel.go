@@ -15,7 +15,8 @@
 //     rumprun_backingcc:, rumprun_cflags:). Application objects carry them in
 //     the note section .note.rumprun.bakerecipe (owner "rumpkernel.org",
 //     type 0x101); a baked kernel's linker script folds that note into .text,
-//     so for kernels the file bytes are scanned for the strings;
+//     so for kernels the file bytes are scanned for the strings (one pass,
+//     in chunks; Options{NoToolchain: true} skips it, for launchers);
 //   - the notes of this project, owner "rumpboot": type 1 names a boot
 //     protocol the kernel supports (e.g. "initrd/1"), type 2 is the bake
 //     record written by rump-bake. Notes are read from SHT_NOTE sections,
@@ -197,8 +198,23 @@ func (e *FormatError) Unwrap() error {
 	return nil
 }
 
+// Options say what Inspect and Open may leave out; the zero Options leave
+// out nothing (Inspect and Open are Options{}.Inspect and Options{}.Open).
+type Options struct {
+	// NoToolchain leaves Kernel.Toolchain empty unless a bake recipe note
+	// holds it (objects, some xen kernels). A baked hw kernel carries the
+	// toolchain strings loose in its bytes, and finding them reads the
+	// whole file: tens of megabytes for a large kernel. Launchers need only
+	// the headers, the notes and the bake record.
+	NoToolchain bool
+}
+
 // Open inspects the file at path. Errors name the path.
-func Open(path string) (*Kernel, error) {
+func Open(path string) (*Kernel, error) { return Options{}.Open(path) }
+
+// Open inspects the file at path, leaving out what o says. Errors name the
+// path.
+func (o Options) Open(path string) (*Kernel, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -211,7 +227,7 @@ func Open(path string) (*Kernel, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	k, err := Inspect(f, fi.Size())
+	k, err := o.Inspect(f, fi.Size())
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

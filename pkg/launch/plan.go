@@ -44,7 +44,9 @@ const DefaultMemoryMiB = 64
 // config) are returned even when err is not nil. Config errors come as a
 // config.ErrorList, one "file:line:col: message" per entry.
 func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error) {
-	k, err := kernel.Open(o.Kernel)
+	// Headers, notes and the bake record only: the toolchain strings would
+	// mean reading the whole kernel, and launching does not need them.
+	k, err := kernel.Options{NoToolchain: true}.Open(o.Kernel)
 	if err != nil {
 		return nil, nil, err
 	}
