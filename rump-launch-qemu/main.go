@@ -16,19 +16,23 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch/qemu"
 )
 
-const usage = `usage: rump-launch-qemu [-n] [-c CFG] [-M MB] [-I GUESTIF=BACKEND]... [-b FILE[,MOUNTPOINT]]...
-                        [-e NAME=VALUE]... [-N HOSTNAME] [-g 'QEMU ARGS']... [-D PORT] [-p]
-                        [-d [--log FILE]] [--accel A[:B]] [--protocol P] [--config-via V]
-                        [--name NAME] KERNEL [INITRD] [-- ARGS...]
+const usage = `usage: rump-launch-qemu [-n] [-i | -d [--log FILE]] [-c CFG] [-M MB] [-N HOSTNAME] [--name NAME]
+                        [-I GUESTIF[=BACKEND]]... [-b FILE[,MOUNTPOINT]]... [-e NAME=VALUE]...
+                        [-g 'QEMU ARGS']... [-D PORT] [-p] [--accel A[:B]] [--protocol P]
+                        [--config-via V] KERNEL [INITRD] [-- ARGS...]
 
 Boots KERNEL (a rumprun hw kernel) in QEMU with the console on standard
 output and exits with the program's exit status.
 
   -n              print the QEMU command (one shell command) and run nothing
+  -i              console on standard output, exit with the program's status
+                  (the default)
+  -d              run in the background, console in the log file; prints qemu:PID
+  --log FILE      console log file for -d (default NAME.log)
   -c CFG          json.cfg to use ("-": standard input); default: the
                   initrd's /json.cfg, else an empty config
   -M MB           guest memory in MiB (default 64)
-  -I GUESTIF=BACKEND
+  -I GUESTIF[=BACKEND]
                   attach guest interface GUESTIF (vioifN: virtio-net, wmN:
                   e1000); BACKEND is user[,OPTS] (default), tap:IFNAME,
                   bridge:BR, or raw -netdev options (TYPE,OPTS); mac=ADDR
@@ -37,19 +41,18 @@ output and exits with the program's exit status.
                   attach a disk image as /dev/ldNa (N in -b order); ISO
                   images read-only; mounted at MOUNTPOINT or /mnt/ldNa
   -e NAME=VALUE   set an environment variable in the config
-  -N HOSTNAME     set the guest's hostname in the config
+  -N HOSTNAME     set the guest's hostname in the config (and so the machine
+                  name, unless --name)
+  --name NAME     machine name only, for MAC addresses and QEMU (default: the
+                  hostname, else the kernel's file name without extension)
   -g 'QEMU ARGS'  raw QEMU arguments, split like shell words, appended last
   -D PORT         gdb stub on TCP port PORT
   -p              start paused (continue from gdb or the QEMU monitor)
-  -d              run in the background, console in the log file; prints qemu:PID
-  --log FILE      console log file for -d (default NAME.log)
   --accel A[:B]   accelerators in order of preference (default kvm:tcg;
                   kvm is skipped when /dev/kvm is not usable)
   --protocol P    boot protocol: rumprun or initrd/1 (default: from the kernel)
   --config-via V  rumprun protocol: cmdline or module (default: cmdline,
                   module when the command line would be too long)
-  --name NAME     machine name, for MAC addresses and QEMU (default: the
-                  hostname, else the kernel's file name)
   ARGS            the program's argv after argv[0], exactly as given
 `
 
@@ -77,6 +80,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var qo qemu.Options
 	var ifs, disks, envs, raw list
 	dryRun := fs.Bool("n", false, "")
+	attach := fs.Bool("i", false, "")
 	fs.StringVar(&o.ConfigFile, "c", "", "")
 	fs.IntVar(&o.MemoryMiB, "M", 0, "")
 	fs.Var(&ifs, "I", "")
@@ -132,6 +136,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if qo.GDBPort < 0 || qo.GDBPort > 65535 {
 		return usageErr("-D %d: want a TCP port (1 to 65535)", qo.GDBPort)
+	}
+	if *attach && qo.Background {
+		return usageErr("-i and -d exclude each other: -i keeps the console on standard output, -d runs QEMU in the background")
 	}
 	if qo.LogFile != "" && !qo.Background {
 		return usageErr("--log is for -d (in the foreground the console is standard output)")

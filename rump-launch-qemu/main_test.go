@@ -309,7 +309,7 @@ func TestDryRunThroughSh(t *testing.T) {
 		args []string
 	}{
 		{"cmdline", []string{"-I", "wm0", "-I", "vioif0=user,hostfwd=tcp::0-:22", "-b", img + ",/data", "-e", "A=$HOME `x`", probe.Kernel(t, old64), "--", "it's", "a b", "ü", "probe-exit=2"}},
-		{"module", []string{"--config-via", "module", "-N", "web", probe.Kernel(t, old32), "--", "x;y", "probe-exit=3"}},
+		{"module", []string{"-i", "--config-via", "module", "-N", "web", probe.Kernel(t, old32), "--", "x;y", "probe-exit=3"}},
 		{"initrd", []string{"-e", "Q='\"'", probe.Kernel(t, initrd64), rd, "--", `"q"`, "probe-exit=4"}},
 	} {
 		stdout, stderr, code := cli(t, nil, append([]string{"-n", "--accel", "tcg"}, c.args...)...)
@@ -462,6 +462,7 @@ func TestRefusals(t *testing.T) {
 		{"unknown option", nil, []string{"-x", old}, 2, "rump-launch-qemu: flag provided but not defined: -x\nrun 'rump-launch-qemu -h' for usage\n"},
 		{"too many arguments", nil, []string{old, rd, "extra"}, 2, "rump-launch-qemu: unexpected argument \"extra\": program arguments go after --\n..."},
 		{"bad -M", nil, []string{"-M", "lots", old}, 2, "rump-launch-qemu: invalid value \"lots\" for flag -M: parse error\n..."},
+		{"-i with -d", nil, []string{"-i", "-d", old}, 2, "rump-launch-qemu: -i and -d exclude each other: ...\nrun 'rump-launch-qemu -h' for usage\n"},
 		{"--log without -d", nil, []string{"--log", "x", old}, 2, "rump-launch-qemu: --log is for -d ..."},
 		{"kvm only without kvm", nil, []string{"--accel", "kvm", old}, 1, "rump-launch-qemu: --accel kvm: KVM is not usable here (open /dev/kvm: ..."},
 	} {
