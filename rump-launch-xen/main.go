@@ -20,9 +20,9 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch/xen"
 )
 
-const usage = `usage: rump-launch-xen [-n] [-i] [-d] [-c CFG] [-M MB] [-N NAME] [--name NAME]
-                       [-I GUESTIF=VIFSPEC]... [-b FILE[,MOUNTPOINT]]... [-e NAME=VALUE]...
-                       [-x 'XL LINE']... [-s DIR] [--protocol P] KERNEL [INITRD] [-- ARGS...]
+const usage = `usage: rump-launch-xen [-n] [-i | -d] [--rm] [-c CFG] [-M MB] [-N HOSTNAME] [--name NAME]
+                       [-I GUESTIF[=VIFSPEC]]... [-b FILE[,MOUNTPOINT]]... [-e NAME=VALUE]...
+                       [-x 'KEY = VALUE']... [-s DIR] [--protocol P] KERNEL [INITRD] [-- ARGS...]
 
 Runs KERNEL as a Xen domain: a Xen PV kernel (xen_pv) as a PV guest, an hw
 kernel as an HVM guest with direct kernel boot.
@@ -31,14 +31,16 @@ kernel as an HVM guest with direct kernel boot.
                   here-document, then the commands) and run nothing
   -i              attach the console; exit with the program's exit status
                   and destroy the domain when it ends
-  -d              on_poweroff and on_crash "destroy" (default "preserve")
+  -d              leave the domain running and print xen:NAME (the default)
+  --rm            on_poweroff and on_crash "destroy" (default "preserve")
   -c CFG          json.cfg to use ("-": standard input); default: the
                   initrd's /json.cfg, else an empty config
   -M MB           guest memory in MiB (default 64)
-  -N NAME         domain name and the guest's hostname
+  -N HOSTNAME     set the guest's hostname in the config (and so the domain
+                  name, unless --name)
   --name NAME     domain name only (default: the hostname, else the
                   kernel's file name without extension)
-  -I GUESTIF=VIFSPEC
+  -I GUESTIF[=VIFSPEC]
                   attach guest interface GUESTIF (PV: xenifN, HVM: wmN) as
                   a vif; VIFSPEC is bridge:BR or xl vif options
                   (bridge=BR,mac=ADDR,vifname=NAME,...); default bridge xenbr0
@@ -80,7 +82,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var ifs, disks, envs, extra list
 	dryRun := fs.Bool("n", false, "")
 	interactive := fs.Bool("i", false, "")
-	fs.BoolVar(&xo.Destroy, "d", false, "")
+	detach := fs.Bool("d", false, "")
+	fs.BoolVar(&xo.Destroy, "rm", false, "")
 	fs.StringVar(&o.ConfigFile, "c", "", "")
 	fs.IntVar(&o.MemoryMiB, "M", 0, "")
 	fs.StringVar(&o.Hostname, "N", "", "")
@@ -123,6 +126,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("unexpected argument %q: program arguments go after --", pos[2])
 	case o.MemoryMiB < 0:
 		return usageErr("-M %d: want a size in MiB", o.MemoryMiB)
+	case *interactive && *detach:
+		return usageErr("-i and -d exclude each other: -i attaches the console, -d leaves the domain running")
 	}
 	o.Kernel = pos[0]
 	if len(pos) == 2 {

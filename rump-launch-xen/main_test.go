@@ -147,6 +147,50 @@ func TestPVLaunch(t *testing.T) {
 	}
 }
 
+// -d leaves the domain running as the default does; --rm makes a domain
+// that stops go away (on_poweroff and on_crash "destroy"), and the domain
+// name follows -N (the hostname) unless --name gives it.
+func TestDetachRemoveAndNames(t *testing.T) {
+	f := setup(t)
+	for _, tc := range []struct {
+		args             []string
+		name, host, stop string
+	}{
+		{args: nil, name: "httpd", host: "", stop: "preserve"},
+		{args: []string{"-d"}, name: "httpd", host: "", stop: "preserve"},
+		{args: []string{"--rm", "-N", "web"}, name: "web", host: "web", stop: "destroy"},
+		{args: []string{"-d", "--rm", "-N", "web", "--name", "web-1"}, name: "web-1", host: "web", stop: "destroy"},
+		{args: []string{"--name", "web-2"}, name: "web-2", host: "", stop: "preserve"},
+	} {
+		f.ts.Reset()
+		r := start(t, "", append(append([]string{"-s", f.state}, tc.args...), f.pv)...)
+		if r.code != 0 || r.stdout != "xen:"+tc.name+"\n" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want xen:%s", tc.args, r.code, r.stdout, r.stderr, tc.name)
+			continue
+		}
+		created, err := xl.Parse("created", []byte(f.ts.Created()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range map[string]xl.Value{"name": xl.String(tc.name), "on_poweroff": xl.String(tc.stop), "on_crash": xl.String(tc.stop)} {
+			if got, _ := created.Get(k); !got.Equal(v) {
+				t.Errorf("%q: %s = %s, want %s", tc.args, k, xltest.Show(got), xltest.Show(v))
+			}
+		}
+		calls := f.ts.Calls()
+		if len(calls) != 4 || calls[2][0] != "xenstore-write" {
+			t.Fatalf("%q: calls\n%s", tc.args, show(calls))
+		}
+		c, _, err := config.Parse("xenstore", []byte(unsanitise(calls[2][2])))
+		if err != nil {
+			t.Fatalf("%q: the config written to xenstore does not parse: %v", tc.args, err)
+		}
+		if c.Hostname != tc.host {
+			t.Errorf("%q: hostname %q, want %q", tc.args, c.Hostname, tc.host)
+		}
+	}
+}
+
 func TestEnvNeedingEscapeRefused(t *testing.T) {
 	f := setup(t)
 	r := start(t, "", "-s", f.state, "-e", `MOTD="quoted"`, f.pv)
@@ -213,7 +257,7 @@ func TestFailureCleanup(t *testing.T) {
 		{fail: "unpause", kernel: f.pv, want: []string{"create", "domid", "xenstore-write", "unpause", "destroy"}, msg: "xl unpause httpd: exit status 1; the domain was destroyed"},
 		{fail: "unpause", kernel: f.hw, want: []string{"create", "unpause", "destroy"}, msg: "the domain was destroyed"},
 		{fail: "unpause", kernel: f.pv, args: []string{"-i"}, want: []string{"create", "domid", "xenstore-write", "console", "unpause", "destroy"}, msg: "the domain was destroyed"},
-		{fail: "unpause", kernel: f.pv, args: []string{"-d"}, want: []string{"create", "domid", "xenstore-write", "unpause", "destroy"}, msg: "the domain was destroyed"},
+		{fail: "unpause", kernel: f.pv, args: []string{"--rm"}, want: []string{"create", "domid", "xenstore-write", "unpause", "destroy"}, msg: "the domain was destroyed"},
 		{fail: "destroy", kernel: f.pv, args: []string{"--protocol", "rumprun"}, domid: "x", want: []string{"create", "domid", "destroy"}, msg: "destroying the domain failed too"},
 	} {
 		f.ts.Reset()
@@ -334,7 +378,8 @@ func TestScriptSameCalls(t *testing.T) {
 		{args: []string{f.pv}},
 		{args: []string{"-N", "it-s", "-I", "xenif1=bridge=br1,vifname=v1", "-b", f.disk, "-e", "A=it's", "-x", `cpus = "0,1"`, f.pv, "--", "it's", "a b", "$HOME", "`x`"}},
 		{args: []string{"-i", f.pv, "--", "x"}},
-		{args: []string{"-i", "-d", "-I", "wm0", f.hw}},
+		{args: []string{"-i", "--rm", "-I", "wm0", f.hw}},
+		{args: []string{"-d", "--rm", f.pv}},
 		{args: []string{f.hw, "--", "say 'hi'"}},
 		{args: []string{"-i", f.pvInitrd, rd, "--", `say "hi"`, `back\slash`}},
 		{args: []string{f.pv}, fail: "xenstore-write"},
@@ -403,6 +448,7 @@ func TestUsage(t *testing.T) {
 	}{
 		{nil, 2, "no kernel given"},
 		{[]string{"-q", f.pv}, 2, "flag provided but not defined: -q"},
+		{[]string{"-i", "-d", f.pv}, 2, "rump-launch-xen: -i and -d exclude each other"},
 		{[]string{f.pv, "a", "b"}, 2, `unexpected argument "b": program arguments go after --`},
 		{[]string{"-M", "-5", f.pv}, 2, "want a size in MiB"},
 		{[]string{"-x", "Vcpus = 2", f.pv}, 1, "rump-launch-xen: -x Vcpus = 2: expected a key"},
