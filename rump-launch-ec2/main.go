@@ -31,7 +31,7 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch"
 )
 
-const usage = `usage: rump-launch-ec2 [-n] [-i] [-o FILE] [-c CFG] [-N NAME] [--name NAME]
+const usage = `usage: rump-launch-ec2 [-n] [-i] [-o FILE] [-c CFG] [-N HOSTNAME] [--name NAME]
                        [-I xenif0] [-e NAME=VALUE]... [-r TYPE [--subnet ID]
                        [--security-group ID]... [--key-name NAME] [--rm]]
                        [--region REGION] [--profile PROFILE] [--kernel-id AKI]
@@ -50,9 +50,11 @@ and, with -r, the instance ID.
   -i              with -r: follow the console until the program exits and
                   exit with its status
   -c CFG          json.cfg to use ("-": standard input)
-  -N NAME         the guest's hostname and the machine name
+  -N HOSTNAME     set the guest's hostname in the config (and so the machine
+                  name, unless --name)
   --name NAME     machine name only (image name prefix and Name tag;
-                  default: the hostname, else the kernel's file name)
+                  default: the hostname, else the kernel's file name
+                  without extension)
   -I xenif0       configure the instance's primary network interface (Xen PV
                   kernels) with DHCP when the config has no "net"
   -e NAME=VALUE   set an environment variable in the config
