@@ -20,9 +20,9 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch"
 )
 
-const usage = `usage: rump-mkiso [-c CFG] [-o FILE|-] [-B grub|syslinux] [-N NAME] [-e NAME=VALUE]...
-                  [--protocol rumprun|initrd/1] KERNEL [INITRD] [-- ARG...]
-       rump-mkiso -d DIR -o FILE|- [-N LABEL]
+const usage = `usage: rump-mkiso [-c CFG] [-o FILE|-] [-B grub|syslinux] [-N HOSTNAME] [--name NAME]
+                  [-e NAME=VALUE]... [--protocol rumprun|initrd/1] KERNEL [INITRD] [-- ARG...]
+       rump-mkiso -d DIR -o FILE|- [--name LABEL]
 
 Writes a bootable ISO 9660 image of a rumprun kernel that boots from a CD
 drive and, written to a disk or USB stick, as a disk. The config reaches the
@@ -37,7 +37,11 @@ directory (Rock Ridge: names, modes and symbolic links kept) for a config's
                 default: NAME.iso
   -B LOADER     boot loader: grub (default; grub-pc-bin, grub-common) or
                 syslinux (ISOLINUX and mboot.c32; isolinux, syslinux-common)
-  -N NAME       host name in the config, and the volume label
+  -N HOSTNAME   set the guest's hostname in the config (and so the image
+                name, unless --name)
+  --name NAME   image name only: the volume label and the default output
+                NAME.iso (default: the hostname, else the kernel's file name
+                without extension; with -d, DIR's name)
   -e NAME=VALUE set an environment variable in the config (repeatable)
   --protocol P  boot protocol: rumprun or initrd/1 (default: from the kernel's notes)
   -d DIR        write a data image of DIR instead (no boot loader)
@@ -61,7 +65,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cfg := fs.String("c", "", "")
 	out := fs.String("o", "", "")
 	loaderName := fs.String("B", "grub", "")
-	name := fs.String("N", "", "")
+	hostname := fs.String("N", "", "")
+	name := fs.String("name", "", "")
 	protocol := fs.String("protocol", "", "")
 	dir := fs.String("d", "", "")
 	var env multi
@@ -105,6 +110,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 				return usageError(stderr, "-"+f+" has no meaning with -d")
 			}
 		}
+		if set["N"] {
+			return usageError(stderr, "-N sets the hostname in a config, which a data image has not: name the image with --name LABEL")
+		}
 		if len(operands) > 0 || progArgs != nil {
 			return usageError(stderr, "-d takes no KERNEL, INITRD or program arguments")
 		}
@@ -121,7 +129,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "-B: "+err.Error())
 	}
-	o := launch.Options{Kernel: operands[0], ConfigFile: *cfg, Stdin: stdin, Env: env, Hostname: *name, Args: progArgs, Protocol: *protocol}
+	o := launch.Options{Kernel: operands[0], ConfigFile: *cfg, Stdin: stdin, Env: env, Hostname: *hostname, Name: *name, Args: progArgs, Protocol: *protocol}
 	if len(operands) == 2 {
 		o.Initrd = operands[1]
 	}
@@ -155,7 +163,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func usageError(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "rump-mkiso: %s\n%s", msg, usage)
+	fmt.Fprintf(stderr, "rump-mkiso: %s\nrun 'rump-mkiso -h' for usage\n", msg)
 	return 2
 }
 

@@ -57,10 +57,11 @@ func TestUsage(t *testing.T) {
 		{"-d", "dir", "-o", "x.iso", "kernel"},
 		{"-d", "dir", "-o", "x.iso", "-c", "json.cfg"},
 		{"-d", "dir", "-o", "x.iso", "-B", "grub"},
+		{"-d", "dir", "-o", "x.iso", "-N", "label"},
 	} {
 		code, out, errs := mkiso(t, "", args...)
-		if code != 2 || out != "" || !strings.HasPrefix(errs, "rump-mkiso: ") || !strings.Contains(errs, "usage:") {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 with usage", args, code, out, errs)
+		if code != 2 || out != "" || !strings.HasPrefix(errs, "rump-mkiso: ") || !strings.HasSuffix(errs, "\nrun 'rump-mkiso -h' for usage\n") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2, the mistake and where the usage is", args, code, out, errs)
 		}
 	}
 }
@@ -146,6 +147,32 @@ func TestDefaultOutput(t *testing.T) {
 	if _, err := os.Stat("probe32.iso"); err != nil {
 		t.Errorf("default output: %v", err)
 	}
+	// The image is named after the hostname (-N) unless --name names it,
+	// as a launcher names its machine.
+	for _, c := range []struct {
+		args        []string
+		file, label string
+	}{
+		{[]string{"-N", "web"}, "web.iso", "WEB"},
+		{[]string{"-N", "web", "--name", "box"}, "box.iso", "BOX"},
+	} {
+		if code, _, errs := mkiso(t, "", append(c.args, k)...); code != 0 {
+			t.Fatalf("%q: exit %d: %s", c.args, code, errs)
+		}
+		f, err := os.Open(c.file)
+		if err != nil {
+			t.Errorf("%q: %v", c.args, err)
+			continue
+		}
+		img, err := kiso.OpenImage(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if label, _ := img.Label(); strings.TrimSpace(label) != c.label {
+			t.Errorf("%q: label %q, want %s", c.args, label, c.label)
+		}
+		f.Close()
+	}
 }
 
 func TestErrors(t *testing.T) {
@@ -217,9 +244,21 @@ func TestDataImage(t *testing.T) {
 		}
 		return nil
 	})
-	code, stdout, _ := mkiso(t, "", "-d", src, "-o", "-", "-N", "payload")
+	code, stdout, _ := mkiso(t, "", "-d", src, "-o", "-", "--name", "payload")
 	if code != 0 || stdout != string(first) {
 		t.Errorf("rebuild to stdout differs (exit %d)", code)
+	}
+	// --name labels the image.
+	code, stdout, _ = mkiso(t, "", "-d", src, "-o", "-", "--name", "other")
+	if code != 0 {
+		t.Fatalf("--name: exit %d", code)
+	}
+	img, err := kiso.OpenImage(strings.NewReader(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label, _ := img.Label(); strings.TrimSpace(label) != "OTHER" {
+		t.Errorf("--name other: label %q", label)
 	}
 }
 
