@@ -17,11 +17,12 @@ import (
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
-const usage = `usage: rump-bake [-nq] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] -o OUTPUT INPUT...
+const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] -o OUTPUT INPUT...
        rump-bake [-c FILE]... [-T DIR] -l [INPUT...]
        rump-bake [-c FILE]... [-m CMD]... [-T DIR] -d CONFIG [INPUT...]
        rump-bake -i [-j] KERNEL...
        rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
+       rump-bake --stamp JSON KERNEL
 
 Links rumprun application objects (INPUT, at most 8, run in this order)
 into one kernel with the toolchain they were compiled with, and stamps it
