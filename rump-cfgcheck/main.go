@@ -16,7 +16,7 @@ import (
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
-const usage = `usage: rump-cfgcheck [-t target] [-k kernel] [-p | -w] [-v] [file ...]
+const usage = `usage: rump-cfgcheck [-v] [-t target] [-k kernel] [-p | -w] [file ...]
 
 Checks json.cfg files (canonical JSON or the rumprun dialect; an initrd is
 checked through its /json.cfg). No file, or -, reads standard input.
@@ -43,24 +43,44 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	canon := fs.Bool("p", false, "")
 	wire := fs.Bool("w", false, "")
 	verbose := fs.Bool("v", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return 0
-		}
-		fmt.Fprintf(stderr, "rump-cfgcheck: %v\n%s", err, usage)
+	usageErr := func(format string, args ...any) int {
+		fmt.Fprintf(stderr, "rump-cfgcheck: "+format+"\n", args...)
+		fmt.Fprintln(stderr, "run 'rump-cfgcheck -h' for usage")
 		return 2
 	}
+	// Options may come before and after the files; after "--" everything
+	// is a file.
+	var files, rest []string
+	opts := args
+	for i, a := range args {
+		if a == "--" {
+			opts, rest = args[:i], args[i+1:]
+			break
+		}
+	}
+	for {
+		if err := fs.Parse(opts); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			return usageErr("%v", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		files = append(files, fs.Arg(0))
+		opts = fs.Args()[1:]
+	}
+	files = append(files, rest...)
 	if *canon && *wire {
-		fmt.Fprintf(stderr, "rump-cfgcheck: -p and -w cannot be used together\n%s", usage)
-		return 2
+		return usageErr("-p and -w cannot be used together")
 	}
 	var t config.Target
 	if *target != "" {
 		var err error
 		if t, err = config.ParseTarget(*target); err != nil {
-			fmt.Fprintf(stderr, "rump-cfgcheck: -t: %v\n", err)
-			return 2
+			return usageErr("-t: %v", err)
 		}
 	}
 	var k *kernel.Kernel
@@ -84,7 +104,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		table = stderr
 	}
 
-	files := fs.Args()
 	if len(files) == 0 {
 		files = []string{"-"}
 	}

@@ -68,7 +68,9 @@ func TestCLI(t *testing.T) {
 		{"missing-file", "", []string{filepath.Join(dir, "nope.json")}, 1, "", "rump-cfgcheck: open " + filepath.Join(dir, "nope.json")},
 		{"bad-target", "", []string{"-t", "kvm", good}, 2, "", `rump-cfgcheck: -t: unknown target "kvm"`},
 		{"p-and-w", "", []string{"-p", "-w", good}, 2, "", "rump-cfgcheck: -p and -w cannot be used together"},
-		{"bad-flag", "", []string{"-x"}, 2, "", "rump-cfgcheck: flag provided but not defined: -x\nusage:"},
+		{"bad-flag", "", []string{"-x"}, 2, "", "rump-cfgcheck: flag provided but not defined: -x\nrun 'rump-cfgcheck -h' for usage\n"},
+		{"options-after-files", "", []string{good, "-w"}, 0, `{"cmdline":"app -v","net":{"if":"vioif0","type":"inet","method":"dhcp"}}` + "\n", ""},
+		{"files-after-dashdash", "", []string{"-w", "--", "-p"}, 1, "", "rump-cfgcheck: open -p: no such file or directory"},
 		{"kernel-not-elf", "", []string{"-k", good, good}, 1, "", "rump-cfgcheck: " + good + ": not an ELF file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
