@@ -72,7 +72,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "rump-bake: %v\n", err)
 	var ue usageError
 	if errors.As(err, &ue) {
-		fmt.Fprint(stderr, "Run 'rump-bake -h' for usage.\n")
+		fmt.Fprint(stderr, "run 'rump-bake -h' for usage\n")
 		return 2
 	}
 	return 1
@@ -94,13 +94,30 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	identify := fs.Bool("i", false, "")
 	jsonOut := fs.Bool("j", false, "")
 	stamp := fs.String("stamp", "", "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	// Options may come before and after the operands; after "--" every
+	// argument is an operand.
+	var rest, after []string
+	opts := args
+	for i, a := range args {
+		if a == "--" {
+			opts, after = args[:i], args[i+1:]
+			break
 		}
-		return usageError{err.Error()}
 	}
-	rest := fs.Args()
+	for {
+		if err := fs.Parse(opts); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		opts = fs.Args()[1:]
+	}
+	rest = append(rest, after...)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 

@@ -52,7 +52,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"--stamp", "{}"}, "rump-bake: --stamp takes the record and one kernel file\n"},
 	} {
 		code, out, errOut := runIn(c.args...)
-		if code != 2 || out != "" || !strings.HasPrefix(errOut, c.want) || !strings.HasSuffix(errOut, "Run 'rump-bake -h' for usage.\n") {
+		if code != 2 || out != "" || !strings.HasPrefix(errOut, c.want) || !strings.HasSuffix(errOut, "run 'rump-bake -h' for usage\n") {
 			t.Errorf("%q: %d %q %q", c.args, code, out, errOut)
 		}
 	}
@@ -76,9 +76,10 @@ func TestBakeHintsQuietAndPositional(t *testing.T) {
 	if errOut != wantHints {
 		t.Errorf("hints:\n%s\nwant:\n%s", errOut, wantHints)
 	}
-	// rumprun-bake's positional form, quietly: the same kernel.
+	// rumprun-bake's positional form, quietly (options may follow the
+	// operands): the same kernel.
 	k2 := filepath.Join(dir, "k2.bin")
-	if code, out, errOut := runIn("-q", "hw_virtio", k2, a, b); code != 0 || out != "" || errOut != "" {
+	if code, out, errOut := runIn("hw_virtio", k2, a, b, "-q"); code != 0 || out != "" || errOut != "" {
 		t.Fatalf("positional: %d %q %q", code, out, errOut)
 	}
 	b1, _ := os.ReadFile(k1)
