@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -177,14 +176,6 @@ func decode(c *Config, root *node) {
 	}
 }
 
-var (
-	// Interface names some rumprun target can have (DESIGN.md section 6),
-	// plus the rump kernel's own virtual interfaces.
-	ifNameRE = regexp.MustCompile(`^(vioif|wm|re|pcn|xenif|shmif|virt|tap)(0|[1-9][0-9]{0,2})$`)
-	hostRE   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
-	etfsRE   = regexp.MustCompile(`^(xvd[a-z][a-z]?|sd[a-z][0-9]*)$`)
-)
-
 // Check runs the semantic checks the schema cannot express on a Config
 // built in code (Parse runs them itself). Positions are those of the parsed
 // file when c came from Parse, else zero.
@@ -235,7 +226,7 @@ func (c *Config) check() []Diagnostic {
 	ifs := map[string]int{}
 	for i, n := range c.Net {
 		p := "/net/" + strconv.Itoa(i)
-		if !ifNameRE.MatchString(n.If) {
+		if !isIfName(n.If) {
 			errf(p+"/if", false, "interface %q does not exist on any target (vioifN or wmN on QEMU, xenifN on Xen, shmifN, virtN)", n.If)
 		}
 		if j, dup := ifs[n.If]; dup {
@@ -261,7 +252,7 @@ func (c *Config) check() []Diagnostic {
 				errf(p+"/path", false, "\"vnd\" path %q must name an image file", b.Path)
 			}
 		case "etfs":
-			if !etfsRE.MatchString(b.Path) {
+			if !(isXenDisk(b.Path) || isEC2Disk(b.Path)) {
 				errf(p+"/path", false, "\"etfs\" path %q must be a host block device name such as xvda or sda1 (no /dev/)", b.Path)
 			}
 		}
@@ -291,7 +282,7 @@ func checkHostname(h string, errf func(string, ...any)) {
 		return
 	}
 	for _, label := range strings.Split(h, ".") {
-		if !hostRE.MatchString(label) {
+		if !isHostLabel(label) {
 			errf("invalid hostname %q: labels of letters, digits and '-', not starting or ending with '-', separated by dots", h)
 			return
 		}

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -66,11 +65,6 @@ var drivers = map[string]driver{
 	"cd":    {"scsi", []string{"hw_generic", "hw_virtio_scsi"}},
 }
 
-var (
-	ifPrefixRE = regexp.MustCompile(`^([a-z]+?)([0-9]+)$`)
-	devPathRE  = regexp.MustCompile(`^/dev/r?([a-z]+)([0-9]+)([a-p])$`)
-)
-
 // targetRules says which guest names a target can have.
 type targetRules struct {
 	name     string
@@ -79,7 +73,7 @@ type targetRules struct {
 	onlyIf0  bool     // EC2: only the primary interface
 	devs     []string // /dev/ disk prefixes
 	devHelp  string
-	etfs     *regexp.Regexp
+	etfs     func(string) bool // etfs device names; nil when the target has none
 	etfsHelp string
 	limit    int
 	limitWhy string
@@ -102,12 +96,12 @@ func rulesFor(t Target, k *kernel.Kernel) (targetRules, error) {
 		}
 		return targetRules{name: "Xen PV", ifs: []string{"xenif"}, ifHelp: "xenifN (vif N, with \"cloner\": true)",
 			devHelp: "Xen PV disks are etfs devices: \"source\": \"etfs\", \"path\": \"xvda\"",
-			etfs:    regexp.MustCompile(`^xvd[a-z][a-z]?$`), etfsHelp: "xvdX (disk=['file:IMG,xvdX,w'])",
+			etfs:    isXenDisk, etfsHelp: "xvdX (disk=['file:IMG,xvdX,w'])",
 			limit: WireLimitXenPV, limitWhy: "the Xen PV command line (xenstore delivery has room for more)"}, nil
 	case EC2:
 		return targetRules{name: "EC2", ifs: []string{"xenif"}, onlyIf0: true, ifHelp: "xenif0 (the primary interface, with \"cloner\": true)",
 			devHelp: "EC2 disks are etfs devices: \"source\": \"etfs\", \"path\": \"sda1\"",
-			etfs:    regexp.MustCompile(`^sd[a-z][0-9]*$`), etfsHelp: "sdXN, e.g. sda1 (the root volume)",
+			etfs:    isEC2Disk, etfsHelp: "sdXN, e.g. sda1 (the root volume)",
 			limit: WireLimitRootfsFS, limitWhy: "/json.cfg read through _RUMPRUN_ROOTFSCFG="}, nil
 	case ISO:
 		return targetRules{name: "ISO", ifs: []string{"vioif", "wm", "re", "pcn"}, ifHelp: "vioifN, wmN, reN or pcnN (the machine's NICs)",
@@ -149,7 +143,7 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 
 	for i, n := range c.Net {
 		p := "/net/" + strconv.Itoa(i)
-		m := ifPrefixRE.FindStringSubmatch(n.If)
+		m := splitUnit(n.If)
 		if m == nil || !contains(r.ifs, m[1]) || (r.onlyIf0 && m[2] != "0") {
 			errf(p+"/if", false, "interface %q does not exist on %s: use %s", n.If, r.name, r.ifHelp)
 			continue
@@ -173,11 +167,11 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 		case b.Source == "etfs":
 			if r.etfs == nil {
 				errf(p+"/source", false, "%s", r.etfsHelp)
-			} else if !r.etfs.MatchString(b.Path) {
+			} else if !r.etfs(b.Path) {
 				errf(p+"/path", false, "etfs device %q does not exist on %s: use %s", b.Path, r.name, r.etfsHelp)
 			}
 		case b.Source == "dev":
-			m := devPathRE.FindStringSubmatch(b.Path)
+			m := splitDevPath(b.Path)
 			if m == nil || !contains(r.devs, m[1]) {
 				errf(p+"/path", false, "device %q does not exist on %s: %s", b.Path, r.name, r.devHelp)
 				continue
@@ -267,7 +261,7 @@ func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
 	var out []Mapping
 	for i, n := range c.Net {
 		m := Mapping{Pointer: "/net/" + strconv.Itoa(i), Guest: n.If}
-		g := ifPrefixRE.FindStringSubmatch(n.If)
+		g := splitUnit(n.If)
 		switch {
 		case g == nil || !contains(r.ifs, g[1]) || (r.onlyIf0 && g[2] != "0"):
 			m.Host = "none: " + r.name + " names interfaces " + r.ifHelp
@@ -288,14 +282,14 @@ func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
 	}
 	for i, b := range c.Blk {
 		m := Mapping{Pointer: "/blk/" + strconv.Itoa(i), Guest: b.Path}
-		d := devPathRE.FindStringSubmatch(b.Path)
+		d := splitDevPath(b.Path)
 		switch {
 		case b.Fstype == "kernfs":
 			m.Guest = "kernfs"
 			m.Host = "none: the kernel's own file system"
 		case b.Source == "vnd":
 			m.Host = "an image file inside a file system mounted before it (vnd)"
-		case b.Source == "etfs" && r.etfs != nil && r.etfs.MatchString(b.Path):
+		case b.Source == "etfs" && r.etfs != nil && r.etfs(b.Path):
 			if target == EC2 {
 				m.Host = "the EBS volume attached as /dev/" + b.Path
 			} else {
