@@ -7,6 +7,7 @@
 package launchbench
 
 import (
+	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,13 +21,22 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch/qemu"
 )
 
+// buildLauncher builds rump-launch-qemu as the Makefile does (static, no
+// cgo, -trimpath): what users run.
+func buildLauncher(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "rump-launch-qemu")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "../../rump-launch-qemu")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 func BenchmarkOverhead(b *testing.B) {
 	k := probe.Kernel(b, probe.Flavor{Bits: 64})
 	dir := b.TempDir()
-	bin := filepath.Join(dir, "rump-launch-qemu")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../rump-launch-qemu").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildLauncher(b)
 	disk := filepath.Join(dir, "data.img")
 	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
 		b.Fatal(err)
@@ -110,11 +120,18 @@ func cpu(cmd *exec.Cmd) time.Duration {
 // start-up (Go runtime and package initialisation) plus reading the kernel
 // and building the plan and the command, as "rump-launch-qemu -n".
 func BenchmarkDryRun(b *testing.B) {
-	k := probe.Kernel(b, probe.Flavor{Bits: 64})
-	bin := filepath.Join(b.TempDir(), "rump-launch-qemu")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../rump-launch-qemu").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	dryRun(b, probe.Kernel(b, probe.Flavor{Bits: 64}))
+}
+
+// BenchmarkDryRunBig is BenchmarkDryRun on an 18 MB kernel (the probe
+// padded like a large baked kernel, its toolchain strings near the end): a
+// launcher's cost must not grow with the kernel.
+func BenchmarkDryRunBig(b *testing.B) {
+	dryRun(b, bigKernel(b, probe.Kernel(b, probe.Flavor{Bits: 64}), 18<<20))
+}
+
+func dryRun(b *testing.B, k string) {
+	bin := buildLauncher(b)
 	var total time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -125,4 +142,28 @@ func BenchmarkDryRun(b *testing.B) {
 		total += cpu(cmd)
 	}
 	b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "cpu-ms/op")
+}
+
+// bigKernel writes a copy of kernel padded to about size bytes: what
+// loaders load is unchanged; behind it come bytes like a large kernel's,
+// "rumprun_" symbol names every few kilobytes and the rumprun toolchain
+// strings near the end (where a whole-file scan finds them last).
+func bigKernel(b *testing.B, kernel string, size int) string {
+	data, err := os.ReadFile(kernel)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pad := make([]byte, size-len(data))
+	r := rand.New(rand.NewSource(1))
+	r.Read(pad)
+	syms := []string{"rumprun_main1\x00", "rumprun_config\x00", "rumprun_boot\x00"}
+	for off, i := 0, 0; off+64 < len(pad); off, i = off+3000+r.Intn(2000), i+1 {
+		copy(pad[off:], syms[i%len(syms)])
+	}
+	copy(pad[len(pad)-64<<10:], "rumprun_tuple: x86_64-rumprun-netbsd\x00rumprun_tooldir: /opt/rr\x00rumprun_backingcc: gcc\x00rumprun_cflags: -O2\x00")
+	path := filepath.Join(b.TempDir(), "big.bin")
+	if err := os.WriteFile(path, append(data, pad...), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }
