@@ -18,7 +18,7 @@ import (
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
 
-const usage = `usage: rump-initrd [-pvz0] [-c json.cfg] [-o file] [-s spec]... [SRC[:DST] | -]...
+const usage = `usage: rump-initrd [-0] [-p] [-v] [-z] [-c json.cfg] [-o file] [-s spec]... [SRC[:DST] | -]...
        rump-initrd -t file
 
 Write a newc cpio initrd to standard output (or -o file) from:
@@ -77,7 +77,7 @@ func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "rump-initrd: %s\n%s", ue.msg, strings.SplitAfter(usage, "\n\n")[0])
+		fmt.Fprintf(stderr, "rump-initrd: %s\nrun 'rump-initrd -h' for usage\n", ue.msg)
 		return 2
 	case errors.As(err, &cerr):
 		fmt.Fprintln(stderr, cerr) // file:line:col: message, one a line

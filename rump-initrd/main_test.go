@@ -82,7 +82,7 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		"-o":      "flag needs an argument: -o",
 	} {
 		r := runTool(t, "", strings.Fields(args)...)
-		if r.code != 2 || !strings.HasPrefix(r.stderr, "rump-initrd: "+msg+"\nusage: rump-initrd") || r.stdout != "" {
+		if r.code != 2 || r.stderr != "rump-initrd: "+msg+"\nrun 'rump-initrd -h' for usage\n" || r.stdout != "" {
 			t.Errorf("%q: exit %d, stderr %q", args, r.code, r.stderr)
 		}
 	}
