@@ -452,7 +452,7 @@ func TestUsage(t *testing.T) {
 		{[]string{f.pv, "a", "b"}, 2, `unexpected argument "b": program arguments go after --`},
 		{[]string{"-M", "-5", f.pv}, 2, "want a size in MiB"},
 		{[]string{"-x", "Vcpus = 2", f.pv}, 1, "rump-launch-xen: -x Vcpus = 2: expected a key"},
-		{[]string{"-x", "name = 'x'", f.pv}, 1, "use -N NAME"},
+		{[]string{"-x", "name = 'x'", f.pv}, 1, "use --name NAME"},
 		{[]string{"-I", "vioif0", f.pv}, 1, `rump-launch-xen: -I vioif0: interface "vioif0" does not exist on Xen PV: use xenif0`},
 		{[]string{"-I", "xenif0", f.hw}, 1, "use wm0"},
 		{[]string{"-b", f.disk, f.hw}, 1, "no driver for any disk Xen HVM emulates"},

@@ -35,7 +35,7 @@ func XenstorePath(domid string) string {
 
 // Options are the Xen-specific options of the launcher.
 type Options struct {
-	// Destroy sets on_poweroff and on_crash to "destroy" (-d); otherwise a
+	// Destroy sets on_poweroff and on_crash to "destroy" (--rm); otherwise a
 	// domain that stops is preserved, so that its console can still be read.
 	Destroy bool
 	// Extra are raw xl config lines (-x), each "key = value" or
@@ -57,7 +57,7 @@ type Domain struct {
 // reserved are the xl keys the launcher derives from its inputs; -x may not
 // set them, as the launch would then not do what the plan says.
 var reserved = map[string]string{
-	"name":       "use -N NAME",
+	"name":       "use --name NAME",
 	"type":       "the kernel decides: a Xen PV kernel runs as pv, an hw kernel as hvm",
 	"builder":    "the kernel decides: a Xen PV kernel runs as pv, an hw kernel as hvm",
 	"kernel":     "give the kernel as the KERNEL argument",
@@ -77,9 +77,9 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func CheckName(name string) error {
 	switch {
 	case !nameRE.MatchString(name) || len(name) > 64:
-		return fmt.Errorf("domain name %q: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.', '_' or '-' (set it with -N NAME)", name)
+		return fmt.Errorf("domain name %q: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.', '_' or '-' (set it with --name NAME)", name)
 	case strings.Trim(name, "0123456789") == "":
-		return fmt.Errorf("domain name %q: xl takes a number for a domain id; choose a name with a letter (-N NAME)", name)
+		return fmt.Errorf("domain name %q: xl takes a number for a domain id; choose a name with a letter (--name NAME)", name)
 	}
 	return nil
 }

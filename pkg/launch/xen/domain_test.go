@@ -292,7 +292,7 @@ func TestExtraLines(t *testing.T) {
 	checkXL(t, d)
 
 	for line, want := range map[string]string{
-		`name = "x"`:            "use -N NAME",
+		`name = "x"`:            "use --name NAME",
 		`kernel = "/boot/k"`:    "KERNEL argument",
 		`cmdline = "x"`:         "-c, -e",
 		`extra = "x"`:           "-c, -e",
