@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/bake"
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
@@ -46,42 +47,18 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -h         print this help
 `
 
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, " ") }
-func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
-
-// usageError is a command-line mistake: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	err := runErr(args, stdout, stderr)
-	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return 0
-	}
-	fmt.Fprintf(stderr, "rump-bake: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		fmt.Fprint(stderr, "run 'rump-bake -h' for usage\n")
-		return 2
-	}
-	return 1
+	return cli.Exit("rump-bake", usage, runErr(args, stdout, stderr), stdout, stderr)
 }
 
 func runErr(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rump-bake", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var confs, mods multi
+	var confs, mods cli.Strings
 	fs.Var(&confs, "c", "")
 	fs.Var(&mods, "m", "")
 	config := fs.String("C", "", "")
@@ -96,26 +73,9 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	stamp := fs.String("stamp", "", "")
 	// Options may come before and after the operands; after "--" every
 	// argument is an operand.
-	var rest, after []string
-	opts := args
-	for i, a := range args {
-		if a == "--" {
-			opts, after = args[:i], args[i+1:]
-			break
-		}
-	}
-	for {
-		if err := fs.Parse(opts); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		rest = append(rest, fs.Arg(0))
-		opts = fs.Args()[1:]
+	rest, after, err := cli.Parse(fs, args)
+	if err != nil {
+		return err
 	}
 	rest = append(rest, after...)
 	set := map[string]bool{}
@@ -128,21 +88,21 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if modes > 1 {
-		return usageError{"-l, -d, -i and --stamp exclude each other"}
+		return cli.Usagef("-l, -d, -i and --stamp exclude each other")
 	}
 	if *jsonOut && !*identify {
-		return usageError{"-j goes with -i"}
+		return cli.Usagef("-j goes with -i")
 	}
 
 	switch {
 	case set["stamp"]:
 		if len(rest) != 1 {
-			return usageError{"--stamp takes the record and one kernel file"}
+			return cli.Usagef("--stamp takes the record and one kernel file")
 		}
 		return stampFile(*stamp, rest[0])
 	case *identify:
 		if len(rest) == 0 {
-			return usageError{"-i needs at least one kernel"}
+			return cli.Usagef("-i needs at least one kernel")
 		}
 		return identifyKernels(rest, *jsonOut, stdout, stderr)
 	case *list:
@@ -160,16 +120,16 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 			return describeConfig(rest[1], nil, *toolDir, confs, mods, stdout)
 		case len(rest) >= 3:
 			if set["C"] {
-				return usageError{"a config given twice: -C and the first argument (rumprun-bake's CONFIG OUTPUT INPUT... form)"}
+				return cli.Usagef("a config given twice: -C and the first argument (rumprun-bake's CONFIG OUTPUT INPUT... form)")
 			}
 			*config, *output, rest = rest[0], rest[1], rest[2:]
 		}
 	}
 	if *output == "" {
-		return usageError{"no output file: give -o OUTPUT"}
+		return cli.Usagef("no output file: give -o OUTPUT")
 	}
 	if len(rest) == 0 {
-		return usageError{"no input objects"}
+		return cli.Usagef("no input objects")
 	}
 	plan, err := bake.NewPlan(bake.Options{
 		Inputs: rest, Output: *output, Config: *config, ConfFiles: confs, Mods: mods,
@@ -256,7 +216,7 @@ func identifyKernels(paths []string, asJSON bool, stdout, stderr io.Writer) erro
 func toolchain(inputs []string, toolDir string) (*bake.Toolchain, error) {
 	if len(inputs) == 0 {
 		if toolDir == "" {
-			return nil, usageError{"which toolchain? give -T DIR or an input object"}
+			return nil, cli.Usagef("which toolchain? give -T DIR or an input object")
 		}
 		return &bake.Toolchain{Dir: toolDir}, nil
 	}

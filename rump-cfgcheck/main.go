@@ -4,13 +4,13 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"text/tabwriter"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/config/schema"
 	"github.com/rumptools/rumptools/pkg/kernel"
@@ -44,33 +44,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	wire := fs.Bool("w", false, "")
 	verbose := fs.Bool("v", false, "")
 	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "rump-cfgcheck: "+format+"\n", args...)
-		fmt.Fprintln(stderr, "run 'rump-cfgcheck -h' for usage")
-		return 2
+		return cli.Exit("rump-cfgcheck", usage, cli.Usagef(format, args...), stdout, stderr)
 	}
 	// Options may come before and after the files; after "--" everything
 	// is a file.
-	var files, rest []string
-	opts := args
-	for i, a := range args {
-		if a == "--" {
-			opts, rest = args[:i], args[i+1:]
-			break
-		}
-	}
-	for {
-		if err := fs.Parse(opts); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			return usageErr("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		files = append(files, fs.Arg(0))
-		opts = fs.Args()[1:]
+	files, rest, err := cli.Parse(fs, args)
+	if err != nil {
+		return cli.Exit("rump-cfgcheck", usage, err, stdout, stderr)
 	}
 	files = append(files, rest...)
 	if *canon && *wire {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
@@ -43,16 +44,6 @@ specs, then the config.
   -h          print this help
 `
 
-type specs []string
-
-func (s *specs) String() string     { return strings.Join(*s, ",") }
-func (s *specs) Set(v string) error { *s = append(*s, v); return nil }
-
-// usageError is a mistake on the command line: exit status 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func main() {
 	if os.Getenv("GOGC") == "" {
 		// The live heap is small (the plan of entries, the gzip blocks in
@@ -68,23 +59,17 @@ func main() {
 // failure or invalid input, 2 usage error.
 func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := run(argv, stdin, stdout, stderr)
-	var ue usageError
 	var cerr config.ErrorList
+	var ue cli.UsageError
 	switch {
-	case err == nil:
-		return 0
-	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprint(stdout, usage)
-		return 0
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "rump-initrd: %s\nrun 'rump-initrd -h' for usage\n", ue.msg)
-		return 2
 	case errors.As(err, &cerr):
 		fmt.Fprintln(stderr, cerr) // file:line:col: message, one a line
-	default:
-		fmt.Fprintf(stderr, "rump-initrd: %s\n", strings.TrimPrefix(err.Error(), "initrd: "))
+		return 1
+	case err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &ue):
+		// The tool's name says it already.
+		err = errors.New(strings.TrimPrefix(err.Error(), "initrd: "))
 	}
-	return 1
+	return cli.Exit("rump-initrd", usage, err, stdout, stderr)
 }
 
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -92,7 +77,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.SetOutput(io.Discard)
 	var (
 		cfgFile, outFile, listFile string
-		specFiles                  specs
+		specFiles                  cli.Strings
 		preserve, verbose, gz, nul bool
 	)
 	fs.StringVar(&cfgFile, "c", "", "")
@@ -105,35 +90,22 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs.BoolVar(&nul, "0", false, "")
 
 	// Accept flags after operands too ("rump-initrd rootfs -z"), up to "--".
-	var args []string
-	rest := argv
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if err == flag.ErrHelp {
-				return err
-			}
-			return usageError{err.Error()}
-		}
-		used := len(rest) - len(fs.Args())
-		rest = fs.Args()
-		if len(rest) == 0 || used > 0 && argv[len(argv)-len(rest)-1] == "--" {
-			args = append(args, rest...)
-			break
-		}
-		args = append(args, rest[0])
-		rest = rest[1:]
+	args, rest, err := cli.Parse(fs, argv)
+	if err != nil {
+		return err
 	}
+	args = append(args, rest...)
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	if set["t"] {
 		if len(set) > 1 || len(args) > 0 {
-			return usageError{"-t takes only the file to list"}
+			return cli.Usagef("-t takes only the file to list")
 		}
 		return list(listFile, stdin, stdout)
 	}
 	if len(args) == 0 && len(specFiles) == 0 && cfgFile == "" {
-		return usageError{"nothing to archive: give a SRC, -, -s spec or -c json.cfg"}
+		return cli.Usagef("nothing to archive: give a SRC, -, -s spec or -c json.cfg")
 	}
 	stdinUsers := 0
 	for _, a := range append(append(append([]string(nil), args...), specFiles...), cfgFile) {
@@ -142,7 +114,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	if stdinUsers > 1 {
-		return usageError{"standard input can feed only one of -, -s - and -c -"}
+		return cli.Usagef("standard input can feed only one of -, -s - and -c -")
 	}
 
 	mtime, err := sourceDateEpoch()
@@ -168,7 +140,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 				src, dst = a[:i], a[i+1:]
 			}
 			if src == "" {
-				return usageError{fmt.Sprintf("%q: no source before ':'", a)}
+				return cli.Usagef("%q: no source before ':'", a)
 			}
 			err = b.AddPath(src, dst)
 		}

@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/atomicfile"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/ebsupload"
@@ -78,11 +79,6 @@ and, with -r, the instance ID.
   ARGS            the program's argv after argv[0], exactly as given
 `
 
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, " ") }
-func (l *list) Set(s string) error { *l = append(*l, s); return nil }
-
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 // settings are the command line beyond launch.Options.
@@ -103,16 +99,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "rump-launch-ec2: "+format+"\n", args...)
-		fmt.Fprintln(stderr, "run 'rump-launch-ec2 -h' for usage")
-		return 2
+		return cli.Exit("rump-launch-ec2", usage, cli.Usagef(format, args...), stdout, stderr)
 	}
 
 	fs := flag.NewFlagSet("rump-launch-ec2", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o launch.Options
 	var s settings
-	var ifs, envs, groups list
+	var ifs, envs, groups cli.Strings
 	fs.BoolVar(&s.dryRun, "n", false, "")
 	fs.BoolVar(&s.follow, "i", false, "")
 	fs.StringVar(&s.output, "o", "", "")
@@ -134,28 +128,12 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Protocol, "protocol", "", "")
 	fs.DurationVar(&s.poll, "poll", ec2launch.DefaultPoll, "")
 
-	opts := argv
-	for i, a := range argv {
-		if a == "--" {
-			opts, o.Args = argv[:i], append([]string{}, argv[i+1:]...)
-			break
-		}
+	// Everything after the first "--" is the program's argv, untouched.
+	pos, args, err := cli.Parse(fs, argv)
+	if err != nil {
+		return cli.Exit("rump-launch-ec2", usage, err, stdout, stderr)
 	}
-	var pos []string
-	for {
-		if err := fs.Parse(opts); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			return usageErr("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		opts = fs.Args()[1:]
-	}
+	o.Args = args
 	s.groups = groups
 	switch {
 	case len(pos) == 0:

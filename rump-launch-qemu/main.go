@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/launch"
 	"github.com/rumptools/rumptools/pkg/launch/qemu"
@@ -56,11 +56,6 @@ output and exits with the program's exit status.
   ARGS            the program's argv after argv[0], exactly as given
 `
 
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, " ") }
-func (l *list) Set(s string) error { *l = append(*l, s); return nil }
-
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -69,16 +64,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "rump-launch-qemu: "+format+"\n", args...)
-		fmt.Fprintln(stderr, "run 'rump-launch-qemu -h' for usage")
-		return 2
+		return cli.Exit("rump-launch-qemu", usage, cli.Usagef(format, args...), stdout, stderr)
 	}
 
 	fs := flag.NewFlagSet("rump-launch-qemu", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o launch.Options
 	var qo qemu.Options
-	var ifs, disks, envs, raw list
+	var ifs, disks, envs, raw cli.Strings
 	dryRun := fs.Bool("n", false, "")
 	attach := fs.Bool("i", false, "")
 	fs.StringVar(&o.ConfigFile, "c", "", "")
@@ -98,29 +91,11 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Name, "name", "", "")
 
 	// Everything after the first "--" is the program's argv, untouched.
-	opts := argv
-	for i, a := range argv {
-		if a == "--" {
-			opts, o.Args = argv[:i], append([]string{}, argv[i+1:]...)
-			break
-		}
+	pos, args, err := cli.Parse(fs, argv)
+	if err != nil {
+		return cli.Exit("rump-launch-qemu", usage, err, stdout, stderr)
 	}
-	// Options may come before and after the positional arguments.
-	var pos []string
-	for {
-		if err := fs.Parse(opts); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			return usageErr("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		opts = fs.Args()[1:]
-	}
+	o.Args = args
 	switch {
 	case len(pos) == 0:
 		return usageErr("no kernel given")
@@ -151,7 +126,6 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		qo.Extra = append(qo.Extra, words...)
 	}
-	var err error
 	if qo.Accel, err = qemu.Accel(*accel, qemu.KVM); err != nil {
 		return fail("%v", err)
 	}

@@ -51,8 +51,8 @@ func boot(t *testing.T, args ...string) *probe.Result {
 	return probe.Run(t, bin, append([]string{"--accel", "tcg"}, args...)...)
 }
 
-// cli runs the launcher without expecting a boot.
-func cli(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+// runCLI runs the launcher without expecting a boot.
+func runCLI(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
@@ -312,7 +312,7 @@ func TestDryRunThroughSh(t *testing.T) {
 		{"module", []string{"-i", "--config-via", "module", "-N", "web", probe.Kernel(t, old32), "--", "x;y", "probe-exit=3"}},
 		{"initrd", []string{"-e", "Q='\"'", probe.Kernel(t, initrd64), rd, "--", `"q"`, "probe-exit=4"}},
 	} {
-		stdout, stderr, code := cli(t, nil, append([]string{"-n", "--accel", "tcg"}, c.args...)...)
+		stdout, stderr, code := runCLI(t, nil, append([]string{"-n", "--accel", "tcg"}, c.args...)...)
 		if code != 0 || stderr != "" || strings.Count(stdout, "\n") != 1 || !strings.HasSuffix(stdout, "\n") {
 			t.Fatalf("%s: -n gave exit %d, stderr %q, stdout %q: want one line", c.name, code, stderr, stdout)
 		}
@@ -373,7 +373,7 @@ cat "$LOG"`
 		t.Errorf("console log: exit %d, halted %v, config %q", r.ExitStatus, r.Halted, r.Args())
 	}
 	// The default log is NAME.log in the current directory.
-	stdout, _, _ := cli(t, nil, "-n", "-d", "--accel", "tcg", "-N", "web", k)
+	stdout, _, _ := runCLI(t, nil, "-n", "-d", "--accel", "tcg", "-N", "web", k)
 	if !strings.Contains(stdout, "path=web.log") {
 		t.Errorf("-n -d: %s", stdout)
 	}
@@ -475,7 +475,7 @@ func TestRefusals(t *testing.T) {
 		if c.code != 2 && !strings.Contains(c.name, "kvm") {
 			args = append([]string{"--accel", "tcg"}, args...)
 		}
-		stdout, stderr, code := cli(t, c.env, args...)
+		stdout, stderr, code := runCLI(t, c.env, args...)
 		ok := matchPattern(stderr, c.msg)
 		if code != c.code || stdout != "" || !ok {
 			t.Errorf("%s: exit %d, stdout %q, stderr\n %q\nwant exit %d, stderr\n %q", c.name, code, stdout, stderr, c.code, c.msg)
@@ -493,7 +493,7 @@ func matchPattern(s, pattern string) bool {
 }
 
 func TestHelp(t *testing.T) {
-	stdout, stderr, code := cli(t, nil, "-h")
+	stdout, stderr, code := runCLI(t, nil, "-h")
 	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "usage: rump-launch-qemu ") {
 		t.Errorf("-h: exit %d, stderr %q, stdout %q", code, stderr, stdout)
 	}

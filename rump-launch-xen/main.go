@@ -11,9 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/kernel"
 	"github.com/rumptools/rumptools/pkg/launch"
@@ -57,11 +57,6 @@ kernel as an HVM guest with direct kernel boot.
   ARGS            the program's argv after argv[0], exactly as given
 `
 
-type list []string
-
-func (l *list) String() string     { return strings.Join(*l, " ") }
-func (l *list) Set(s string) error { *l = append(*l, s); return nil }
-
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
 func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -70,16 +65,14 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	usageErr := func(format string, args ...any) int {
-		fmt.Fprintf(stderr, "rump-launch-xen: "+format+"\n", args...)
-		fmt.Fprintln(stderr, "run 'rump-launch-xen -h' for usage")
-		return 2
+		return cli.Exit("rump-launch-xen", usage, cli.Usagef(format, args...), stdout, stderr)
 	}
 
 	fs := flag.NewFlagSet("rump-launch-xen", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o launch.Options
 	var xo xen.Options
-	var ifs, disks, envs, extra list
+	var ifs, disks, envs, extra cli.Strings
 	dryRun := fs.Bool("n", false, "")
 	interactive := fs.Bool("i", false, "")
 	detach := fs.Bool("d", false, "")
@@ -96,29 +89,11 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.Protocol, "protocol", "", "")
 
 	// Everything after the first "--" is the program's argv, untouched.
-	opts := argv
-	for i, a := range argv {
-		if a == "--" {
-			opts, o.Args = argv[:i], append([]string{}, argv[i+1:]...)
-			break
-		}
+	pos, args, err := cli.Parse(fs, argv)
+	if err != nil {
+		return cli.Exit("rump-launch-xen", usage, err, stdout, stderr)
 	}
-	// Options may come before and after the positional arguments.
-	var pos []string
-	for {
-		if err := fs.Parse(opts); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			return usageErr("%v", err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		opts = fs.Args()[1:]
-	}
+	o.Args = args
 	switch {
 	case len(pos) == 0:
 		return usageErr("no kernel given")

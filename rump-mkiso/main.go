@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/bootloader"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/iso9660"
@@ -54,11 +54,6 @@ give the same bytes.
 
 func main() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
 
-type multi []string
-
-func (m *multi) String() string     { return strings.Join(*m, ",") }
-func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
-
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("rump-mkiso", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -69,31 +64,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	name := fs.String("name", "", "")
 	protocol := fs.String("protocol", "", "")
 	dir := fs.String("d", "", "")
-	var env multi
+	var env cli.Strings
 	fs.Var(&env, "e", "")
 
-	// Arguments after "--" are the program's, never flags.
-	var progArgs []string
-	for i, a := range args {
-		if a == "--" {
-			args, progArgs = args[:i], append([]string{}, args[i+1:]...)
-			break
-		}
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, usage)
-			return 0
-		}
-		return usageError(stderr, err.Error())
-	}
-	// Flags may follow the operands: KERNEL -o x.iso.
-	var operands []string
-	for rest := fs.Args(); len(rest) > 0; rest = fs.Args() {
-		operands = append(operands, rest[0])
-		if err := fs.Parse(rest[1:]); err != nil {
-			return usageError(stderr, err.Error())
-		}
+	// Flags may follow the operands (KERNEL -o x.iso); arguments after "--"
+	// are the program's, never flags.
+	operands, progArgs, err := cli.Parse(fs, args)
+	if err != nil {
+		return cli.Exit("rump-mkiso", usage, err, stdout, stderr)
 	}
 
 	epoch, err := sourceDateEpoch()
@@ -163,8 +141,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func usageError(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "rump-mkiso: %s\nrun 'rump-mkiso -h' for usage\n", msg)
-	return 2
+	return cli.Exit("rump-mkiso", usage, cli.Usagef("%s", msg), nil, stderr)
 }
 
 func status(stderr io.Writer, err error) int {
