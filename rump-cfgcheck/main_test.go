@@ -122,7 +122,7 @@ func TestCLIKernel(t *testing.T) {
 	if r := runCLI(t, "", "-k", k, xen); r.code != 1 || !strings.Contains(r.stderr, xen+`:1:34: interface "xenif0" does not exist on QEMU`) {
 		t.Errorf("hw kernel, xen names: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := runCLI(t, "", "-k", k, "-t", "ec2", good); r.code != 1 || !strings.Contains(r.stderr, "the kernel is an hw kernel; EC2 needs a Xen PV kernel") {
+	if r := runCLI(t, "", "-k", k, "-t", "ec2", good); r.code != 1 || !strings.Contains(r.stderr, good+`:1:34: interface "vioif0" does not exist on EC2 HVM: use no interface`) {
 		t.Errorf("hw kernel on ec2: exit %d\n%s", r.code, r.stderr)
 	}
 }

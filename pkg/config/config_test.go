@@ -214,8 +214,10 @@ func TestCheckTarget(t *testing.T) {
 			`1:2: "rc" has 2 entries but the kernel has 1 baked program(s) (app)`}},
 		{"pv-kernel-on-qemu", `{"cmdline": "a"}`, QEMU, pv, []string{
 			`1:1: the kernel is a Xen PV kernel; it cannot run on QEMU`}},
-		{"hw-kernel-on-ec2", `{"cmdline": "a"}`, EC2, hw, []string{
-			`1:1: the kernel is an hw kernel; EC2 needs a Xen PV kernel`}},
+		{"hw-kernel-on-ec2-hvm", `{"cmdline": "a"}`, EC2, hw, nil},
+		{"ec2-hvm-no-devices", `{"cmdline": "a", "net": {"if": "wm0", "type": "inet", "method": "dhcp"}, "blk": {"source": "dev", "path": "/dev/ld0a"}}`, EC2, hw, []string{
+			`1:32: interface "wm0" does not exist on EC2 HVM: use no interface`,
+			`1:107: device "/dev/ld0a" does not exist on EC2 HVM: hw kernels have no driver`}},
 		{"hw-wire-limit", `{"cmdline": "` + strings.Repeat("x", 4082) + `"}`, QEMU, nil, []string{
 			`1:1: wire form is 4096 bytes, over the 4095-byte limit`}},
 		{"hw-wire-at-limit", `{"cmdline": "` + strings.Repeat("x", 4081) + `"}`, ISO, nil, nil},

@@ -99,6 +99,16 @@ func rulesFor(t Target, k *kernel.Kernel) (targetRules, error) {
 			etfs:    isXenDisk, etfsHelp: "xvdX (disk=['file:IMG,xvdX,w'])",
 			limit: WireLimitXenPV, limitWhy: "the Xen PV command line (xenstore delivery has room for more)"}, nil
 	case EC2:
+		if k != nil && hw {
+			// An HVM image: EC2's Xen HVM instances offer Xen netfront and
+			// SR-IOV NICs and IDE or Xen block devices, none of which an hw
+			// kernel has a driver for; the config is a module of the image.
+			return targetRules{name: "EC2 HVM",
+				ifHelp:   "no interface: EC2 HVM instances offer only Xen netfront and SR-IOV (ENA, ixgbevf) NICs, which hw kernels cannot drive; bake for xen_pv to have xenif0",
+				devHelp:  "hw kernels have no driver for EC2's IDE or Xen block devices; bake files into the kernel, or use a Xen PV kernel (xen_pv) with etfs sda1",
+				etfsHelp: "etfs needs a Xen PV kernel (xen_pv)",
+				limit:    WireLimitHW, limitWhy: "the config module of the boot image"}, nil
+		}
 		return targetRules{name: "EC2", ifs: []string{"xenif"}, onlyIf0: true, ifHelp: "xenif0 (the primary interface, with \"cloner\": true)",
 			devHelp: "EC2 disks are etfs devices: \"source\": \"etfs\", \"path\": \"sda1\"",
 			etfs:    isEC2Disk, etfsHelp: "sdXN, e.g. sda1 (the root volume)",
@@ -136,8 +146,6 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 		switch {
 		case k.Platform == kernel.PlatformXen && target != Xen && target != EC2:
 			errf("", false, "the kernel is a Xen PV kernel; it cannot run on %s", r.name)
-		case k.Platform == kernel.PlatformHW && target == EC2:
-			errf("", false, "the kernel is an hw kernel; EC2 needs a Xen PV kernel (bake it for xen_pv)")
 		}
 	}
 

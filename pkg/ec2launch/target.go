@@ -29,10 +29,12 @@ var PV = &launch.Target{
 // can be attached, because EC2's Xen HVM instances offer network and
 // storage through Xen's paravirtual front ends and SR-IOV functions (and
 // an emulated IDE disk to boot from), for none of which an hw kernel has a
-// driver. The config is checked as for a boot medium: it reaches the
-// kernel as a multiboot module.
+// driver; config.CheckTarget refuses every interface and disk the config
+// names (with their positions). The config reaches the kernel as a
+// multiboot module of the boot image.
 var HVMTarget = &launch.Target{
-	Config: config.ISO,
+	Name:   "EC2 HVM",
+	Config: config.EC2,
 	Disks:  launch.DiskModel{Device: "EBS", Max: 0},
 	CheckKernel: func(k *kernel.Kernel) error {
 		if k.Multiboot == nil {
@@ -61,25 +63,13 @@ func TargetFor(k *kernel.Kernel) (*launch.Target, Virtualization, error) {
 	return nil, "", errors.New("neither a Xen PV kernel (no __xen_guest section or Xen notes) nor an hw kernel (no multiboot header): bake it for xen_pv, or hw_generic")
 }
 
-// CheckPlan refuses what the effective config asks for and the image
-// cannot give: for an hw kernel on HVM any network interface or disk
-// device; for a PV image another protocol than the config file on the root
-// volume. launch.New has checked the rest (names, drivers, sizes).
+// CheckPlan refuses what the image cannot give and launch.New does not
+// check: a PV image delivers the config only as /json.cfg on the root
+// volume (protocol rumprun). Interfaces and disks an HVM image cannot have
+// are refused by config.CheckTarget, with their positions.
 func CheckPlan(p *launch.Plan, v Virtualization) error {
-	if v == Paravirtual {
-		if p.Protocol != launch.ProtocolRumprun {
-			return fmt.Errorf("protocol %s: a Xen PV kernel on EC2 reads its config from /json.cfg on the root volume (protocol %s)", p.Protocol, launch.ProtocolRumprun)
-		}
-		return nil
+	if v == Paravirtual && p.Protocol != launch.ProtocolRumprun {
+		return fmt.Errorf("protocol %s: a Xen PV kernel on EC2 reads its config from /json.cfg on the root volume (protocol %s)", p.Protocol, launch.ProtocolRumprun)
 	}
-	var errs []error
-	for i, n := range p.Config.Net {
-		errs = append(errs, fmt.Errorf("net/%d: interface %q cannot exist on an EC2 HVM instance: it offers Xen netfront and SR-IOV (ENA, ixgbevf) NICs, which hw kernels have no driver for; use a Xen PV kernel (xen_pv) to have xenif0", i, n.If))
-	}
-	for i, b := range p.Config.Blk {
-		if b.Source == "dev" {
-			errs = append(errs, fmt.Errorf("blk/%d: disk %q cannot exist on an EC2 HVM instance: hw kernels have no driver for its IDE or Xen block devices", i, b.Path))
-		}
-	}
-	return errors.Join(errs...)
+	return nil
 }

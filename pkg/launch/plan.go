@@ -332,6 +332,9 @@ func (t *Target) nicModel(name string) (NICModel, int, error) {
 	if name == "" {
 		what = "an empty interface name"
 	}
+	if len(alts) == 0 {
+		return NICModel{}, 0, fmt.Errorf("%s does not exist on %s: it offers no network device the kernel can drive", what, t.name())
+	}
 	return NICModel{}, 0, fmt.Errorf("%s does not exist on %s: use %s", what, t.name(), orList(alts))
 }
 
@@ -410,7 +413,7 @@ func checkEffective(p *Plan, t *Target) error {
 		}
 		// An interface the target cannot have: name the ones it can, with
 		// the same unit, as for -I.
-		if m := netIfRE.FindStringSubmatch(d.Pointer); m != nil {
+		if m := netIfRE.FindStringSubmatch(d.Pointer); m != nil && len(t.NICs) > 0 {
 			i, _ := strconv.Atoi(m[1])
 			if _, _, err := t.nicModel(c.Net[i].If); err != nil {
 				d.Msg = err.Error()
