@@ -116,7 +116,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 
-	k, err := kernel.Open(o.Kernel)
+	k, err := kernel.Options{NoToolchain: true}.Open(o.Kernel) // the toolchain strings are not needed here
 	if err != nil {
 		return fail("%v", err)
 	}

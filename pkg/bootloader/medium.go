@@ -58,7 +58,7 @@ func checkKernel(k *kernel.Kernel) error {
 // is refused with what to do instead on a boot medium.
 func NewPlan(o launch.Options) (*launch.Plan, []config.Diagnostic, error) {
 	if o.Initrd != "" && o.Protocol != launch.ProtocolInitrd {
-		k, err := kernel.Open(o.Kernel)
+		k, err := kernel.Options{NoToolchain: true}.Open(o.Kernel) // the toolchain strings are not needed here
 		if err != nil {
 			return nil, nil, err
 		}
