@@ -61,11 +61,7 @@ func realMain(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := run(argv, stdin, stdout, stderr)
 	var cerr config.ErrorList
 	var ue cli.UsageError
-	switch {
-	case errors.As(err, &cerr):
-		fmt.Fprintln(stderr, cerr) // file:line:col: message, one a line
-		return 1
-	case err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &ue):
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &ue) && !errors.As(err, &cerr) {
 		// The tool's name says it already.
 		err = errors.New(strings.TrimPrefix(err.Error(), "initrd: "))
 	}

@@ -23,7 +23,6 @@ import (
 
 	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/atomicfile"
-	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/ebsupload"
 	"github.com/rumptools/rumptools/pkg/ec2image"
 	"github.com/rumptools/rumptools/pkg/ec2launch"
@@ -185,18 +184,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	if err != nil {
-		var l config.ErrorList
-		if errors.As(err, &l) {
-			for _, d := range l {
-				if d.File == "" {
-					fmt.Fprintf(stderr, "rump-launch-ec2: %s\n", d.Msg)
-				} else {
-					fmt.Fprintln(stderr, d)
-				}
-			}
-			return 1
-		}
-		return fail("%v", err)
+		return cli.Fail("rump-launch-ec2", err, stderr)
 	}
 	if err := ec2launch.CheckPlan(plan, virt); err != nil {
 		return fail("%v", err)

@@ -4,14 +4,12 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/rumptools/rumptools/internal/cli"
-	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/launch"
 	"github.com/rumptools/rumptools/pkg/launch/qemu"
 )
@@ -135,18 +133,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	if err != nil {
-		var l config.ErrorList
-		if errors.As(err, &l) {
-			for _, d := range l {
-				if d.File == "" {
-					fmt.Fprintf(stderr, "rump-launch-qemu: %s\n", d.Msg)
-				} else {
-					fmt.Fprintln(stderr, d)
-				}
-			}
-			return 1
-		}
-		return fail("%v", err)
+		return cli.Fail("rump-launch-qemu", err, stderr)
 	}
 	if qo.Background && qo.LogFile == "" {
 		qo.LogFile = plan.Name + ".log"

@@ -5,7 +5,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"syscall"
 
 	"github.com/rumptools/rumptools/internal/cli"
-	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/kernel"
 	"github.com/rumptools/rumptools/pkg/launch"
 	"github.com/rumptools/rumptools/pkg/launch/xen"
@@ -132,18 +130,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	if err != nil {
-		var l config.ErrorList
-		if errors.As(err, &l) {
-			for _, d := range l {
-				if d.File == "" {
-					fmt.Fprintf(stderr, "rump-launch-xen: %s\n", d.Msg)
-				} else {
-					fmt.Fprintln(stderr, d)
-				}
-			}
-			return 1
-		}
-		return fail("%v", err)
+		return cli.Fail("rump-launch-xen", err, stderr)
 	}
 	dom, notes, err := xen.Render(plan, xo)
 	if err != nil {

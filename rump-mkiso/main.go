@@ -4,7 +4,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/bootloader"
-	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/iso9660"
 	"github.com/rumptools/rumptools/pkg/launch"
 )
@@ -116,13 +114,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, w)
 	}
 	if err != nil {
-		var list config.ErrorList
-		if errors.As(err, &list) {
-			fmt.Fprintln(stderr, err)
-		} else {
-			fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
-		}
-		return 1
+		return cli.Fail("rump-mkiso", err, stderr)
 	}
 	im, err := bootloader.Build(bootloader.Options{Plan: plan, Loader: loader, Time: epoch})
 	if err != nil {

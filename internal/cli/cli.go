@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/rumptools/rumptools/pkg/config"
 )
 
 // A UsageError is a mistake on the command line: exit status 2.
@@ -59,9 +61,8 @@ func Parse(fs *flag.FlagSet, argv []string) (operands, rest []string, err error)
 
 // Exit reports err as tool's outcome and returns the exit status: 0 for
 // nil, and for flag.ErrHelp after printing usage on stdout; 2 for a
-// UsageError ("tool: message" and where the usage is); 1 for anything else
-// ("tool: message"; an error that already names its file and position keeps
-// that form after the prefix).
+// UsageError ("tool: message" and where the usage is); 1 for anything else,
+// reported as Fail does.
 func Exit(tool, usage string, err error, stdout, stderr io.Writer) int {
 	var ue UsageError
 	switch {
@@ -74,6 +75,25 @@ func Exit(tool, usage string, err error, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %s\nrun '%s -h' for usage\n", tool, ue.Msg, tool)
 		return 2
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
+	return Fail(tool, err, stderr)
+}
+
+// Fail reports a failure and returns exit status 1. A config error list
+// prints one diagnostic a line in the compiler form (file:line:col:
+// message), and those about no file after the tool's name; any other error
+// prints as "tool: message".
+func Fail(tool string, err error, stderr io.Writer) int {
+	var l config.ErrorList
+	if !errors.As(err, &l) {
+		fmt.Fprintf(stderr, "%s: %v\n", tool, err)
+		return 1
+	}
+	for _, d := range l {
+		if d.File == "" {
+			fmt.Fprintf(stderr, "%s: %s\n", tool, d.Msg)
+		} else {
+			fmt.Fprintln(stderr, d)
+		}
+	}
 	return 1
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"reflect"
 	"testing"
+
+	"github.com/rumptools/rumptools/pkg/config"
 )
 
 func TestParse(t *testing.T) {
@@ -68,5 +71,17 @@ func TestStrings(t *testing.T) {
 	fs.Var(&s, "e", "")
 	if err := fs.Parse([]string{"-e", "A=1", "-e", "B=2"}); err != nil || !reflect.DeepEqual([]string(s), []string{"A=1", "B=2"}) {
 		t.Errorf("%q %v", s, err)
+	}
+}
+
+func TestFail(t *testing.T) {
+	l := config.ErrorList{
+		{File: "app.json", Line: 3, Col: 7, Msg: "unknown key"},
+		{Msg: "wire form is 5000 bytes"},
+	}
+	var errb bytes.Buffer
+	if code := Fail("t", fmt.Errorf("wrapped: %w", l), &errb); code != 1 ||
+		errb.String() != "app.json:3:7: unknown key\nt: wire form is 5000 bytes\n" {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
