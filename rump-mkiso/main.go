@@ -172,8 +172,16 @@ func dataImage(dir, out, label string, t time.Time, stdout, stderr io.Writer) er
 		}
 		label = filepath.Base(abs)
 	}
+	// Through an os.Root, not os.DirFS: files are opened when the image is
+	// written, and a directory swapped for a symbolic link by then must not
+	// lead outside dir.
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	im := &iso9660.Image{VolumeID: iso9660.VolumeID(label), Time: t, Application: "RUMP-MKISO"}
-	if err := im.AddFS(os.DirFS(dir)); err != nil {
+	if err := im.AddFS(root.FS()); err != nil {
 		return err
 	}
 	return write(im, out, nil, stdout, stderr)

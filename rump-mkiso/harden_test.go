@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// swapOnWrite replaces a directory of the tree with a symbolic link to
+// another directory when the image's first bytes reach it: after the tree
+// was laid out, before the directory's files are read.
+type swapOnWrite struct {
+	t         *testing.T
+	dir, link string
+	done      bool
+	buf       bytes.Buffer
+}
+
+func (s *swapOnWrite) Write(p []byte) (int, error) {
+	if !s.done {
+		s.done = true
+		if err := os.Rename(s.dir, s.dir+".old"); err != nil {
+			s.t.Fatal(err)
+		}
+		if err := os.Symlink(s.link, s.dir); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+	return s.buf.Write(p)
+}
+
+// A data image reads DIR's files through the directory itself: a
+// directory swapped for a symbolic link while the image is written does
+// not lead outside DIR.
+func TestDataImageStaysInside(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "payload")
+	outside := t.TempDir()
+	// A large file first: the writer's buffer reaches w before sub/f is read.
+	writeFile(t, src, "aa", strings.Repeat("a", 256<<10))
+	writeFile(t, src, "sub/f", "inside!!")
+	writeFile(t, outside, "f", "SECRET!!")
+	w := &swapOnWrite{t: t, dir: filepath.Join(src, "sub"), link: outside}
+	err := dataImage(src, "-", "", time.Unix(0, 0), w, io.Discard)
+	if strings.Contains(w.buf.String(), "SECRET!!") {
+		t.Fatal("the image holds a file from outside the directory")
+	}
+	if err == nil || !strings.Contains(err.Error(), "sub/f") {
+		t.Errorf("error %v, want one naming sub/f", err)
+	}
+}
+
+// A symbolic link in the tree to a file outside it is stored as a link
+// (Rock Ridge SL): the file it points to is not read.
+func TestDataImageLinkOutside(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "payload")
+	outside := t.TempDir()
+	writeFile(t, src, "f", "inside!!")
+	writeFile(t, outside, "secret", "SECRET!!")
+	if err := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(src, "link")); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := dataImage(src, "-", "", time.Unix(0, 0), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "SECRET!!") {
+		t.Error("the image holds the content of a file outside the directory")
+	}
+	if !strings.Contains(out.String(), "secret") {
+		t.Error("the image lacks the link's target name")
+	}
+}
