@@ -74,3 +74,18 @@ func TestDataImageLinkOutside(t *testing.T) {
 		t.Error("the image lacks the link's target name")
 	}
 }
+
+// --name makes the default output name NAME.iso in the current directory:
+// a name with '/' is refused rather than written elsewhere.
+func TestNameCannotLeadElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	cfg := writeFile(t, dir, "c.json", "{}")
+	code, _, errs := mkiso(t, "", "--name", "../escaped", "-c", cfg, os.Args[0])
+	if code != 2 || !strings.Contains(errs, `--name "../escaped": a name with '/' cannot name the output`) {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escaped.iso")); err == nil {
+		t.Error("written outside the current directory")
+	}
+}

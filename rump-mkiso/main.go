@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rumptools/rumptools/internal/cli"
@@ -100,6 +101,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	if len(operands) < 1 || len(operands) > 2 {
 		return usageError(stderr, "want KERNEL and optionally INITRD")
+	}
+	// NAME.iso is written in the current directory, never elsewhere.
+	if *out == "" && strings.ContainsRune(*name, '/') {
+		return usageError(stderr, fmt.Sprintf("--name %q: a name with '/' cannot name the output NAME.iso: give -o FILE", *name))
 	}
 	loader, err := bootloader.ParseLoader(*loaderName)
 	if err != nil {

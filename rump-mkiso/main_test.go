@@ -71,7 +71,7 @@ func noTemp(t *testing.T, dir string) {
 	t.Helper()
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), ".tmp") {
+		if strings.HasSuffix(e.Name(), ".tmp") || strings.HasPrefix(e.Name(), ".") && strings.Contains(e.Name(), ".tmp") {
 			t.Errorf("left behind %s", e.Name())
 		}
 	}
