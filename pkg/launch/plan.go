@@ -466,6 +466,13 @@ func readConfigFile(name string, stdin io.Reader) ([]byte, error) {
 // are concatenated, as the kernel sees it); it returns a nil Config when the
 // archive holds none.
 func initrdConfig(file string) (*config.Config, []config.Diagnostic, error) {
+	// The hypervisor loads the initrd by name, so it is a regular file;
+	// checked before opening, which would wait forever on a FIFO.
+	if fi, err := os.Stat(file); err != nil {
+		return nil, nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("%s: not a regular file", file)
+	}
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, nil, err
