@@ -305,6 +305,9 @@ func stampTo(dest, src string, rec *kernel.BakeRecord) error {
 	if err != nil {
 		return err
 	}
+	if !fi.Mode().IsRegular() { // a FIFO would block the open for ever
+		return fmt.Errorf("%s: not a regular file", src)
+	}
 	out, err := atomicfile.Create(dest, fi.Mode().Perm())
 	if err != nil {
 		return err
