@@ -14,7 +14,12 @@
 //
 // An output that exists and is not a regular file (a terminal, a pipe, a
 // device such as /dev/null) is written directly: it cannot be replaced,
-// and need not be.
+// and need not be. A symbolic link at the output's name is replaced by
+// the new file, as a rename replaces it, not followed.
+//
+// Commit flushes the file to the disk before it takes the output's name
+// (fsync): a crash right after must not leave an empty or partial file
+// under that name.
 package atomicfile
 
 import (

@@ -439,3 +439,32 @@ func signalsIgnored() bool {
 	}
 	return true
 }
+
+// A symbolic link at the output's name is replaced, and what it pointed
+// to is left alone.
+func TestSymlinkReplaced(t *testing.T) {
+	both(t, func(t *testing.T, named bool) {
+		dir := t.TempDir()
+		target := filepath.Join(dir, "v1")
+		os.WriteFile(target, []byte("v1"), 0o644)
+		link := filepath.Join(dir, "current")
+		os.Symlink("v1", link)
+		f, err := Create(link, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString("v2")
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if st, _ := os.Lstat(link); !st.Mode().IsRegular() {
+			t.Errorf("%s is %v, want a regular file", link, st.Mode())
+		}
+		if data, _ := os.ReadFile(target); string(data) != "v1" {
+			t.Errorf("the link's target changed to %q", data)
+		}
+		if data, _ := os.ReadFile(link); string(data) != "v2" {
+			t.Errorf("output %q", data)
+		}
+	})
+}
