@@ -215,6 +215,12 @@ func Open(path string) (*Kernel, error) { return Options{}.Open(path) }
 // Open inspects the file at path, leaving out what o says. Errors name the
 // path.
 func (o Options) Open(path string) (*Kernel, error) {
+	// Look before opening: opening a FIFO would wait for a writer forever.
+	if fi, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -224,7 +230,7 @@ func (o Options) Open(path string) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
+	if !fi.Mode().IsRegular() { // replaced since the look
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	k, err := o.Inspect(f, fi.Size())
