@@ -457,7 +457,7 @@ func TestRefusals(t *testing.T) {
 		{"xen kernel", nil, []string{xenKernel(t)}, 1, "rump-launch-qemu: this is a Xen PV kernel: use rump-launch-xen\n"},
 		{"quote for an old kernel", nil, []string{old, "--", `say "hi"`}, 1,
 			"rump-launch-qemu: \"argv\" entry 0 contains '\"', which rumprun kernels would receive as a JSON escape, not the character: not representable in the wire form\n"},
-		{"kernel missing", nil, []string{filepath.Join(dir, "nope.bin")}, 1, "rump-launch-qemu: open " + filepath.Join(dir, "nope.bin") + ": no such file or directory\n"},
+		{"kernel missing", nil, []string{filepath.Join(dir, "nope.bin")}, 1, "rump-launch-qemu: stat " + filepath.Join(dir, "nope.bin") + ": no such file or directory\n"},
 		{"no kernel", nil, []string{"-n"}, 2, "rump-launch-qemu: no kernel given\nrun 'rump-launch-qemu -h' for usage\n"},
 		{"unknown option", nil, []string{"-x", old}, 2, "rump-launch-qemu: flag provided but not defined: -x\nrun 'rump-launch-qemu -h' for usage\n"},
 		{"too many arguments", nil, []string{old, rd, "extra"}, 2, "rump-launch-qemu: unexpected argument \"extra\": program arguments go after --\n..."},
