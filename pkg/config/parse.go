@@ -270,69 +270,59 @@ func isWordByte(c byte) bool {
 func (p *parser) object(depth int) *node {
 	n := &node{kind: kObject, pos: p.pos(), depth: depth}
 	p.off++ // '{'
-	needComma, sepPending, sepPos := false, false, pos{}
-	for {
-		p.skipSpace()
-		if p.off >= len(p.data) {
-			p.fail(p.pos(), "unexpected end of input: object opened at %d:%d is not closed", n.pos.line, n.pos.col)
-			return nil
-		}
-		c := p.data[p.off]
-		switch {
-		case c == '}':
-			if sepPending {
-				p.trailingComma(sepPos)
-			}
-			p.off++
-			return n
-		case c == ',':
-			if needComma {
-				needComma, sepPending, sepPos = false, true, p.pos()
-				p.off++
-				continue
-			}
-			p.strayComma()
-			continue
-		case needComma:
-			p.fail(p.pos(), "unexpected %s: expected ',' or '}' after object member", p.describe())
-			return nil
-		case c != '"':
+	return p.members(n, '}', "object", "object member", func() bool {
+		if p.data[p.off] != '"' {
 			p.fail(p.pos(), "unexpected %s: expected a key in double quotes", p.describe())
-			return nil
+			return false
 		}
 		keyPos := p.pos()
 		key, ok := p.string()
 		if !ok {
-			return nil
+			return false
 		}
 		p.skipSpace()
 		if p.off >= len(p.data) || p.data[p.off] != ':' {
 			p.fail(p.pos(), "unexpected %s: expected ':' after key %s", p.describe(), strconv.Quote(key))
-			return nil
+			return false
 		}
 		p.off++
 		v := p.value(depth + 1)
 		if v == nil {
-			return nil
+			return false
 		}
 		n.mem = append(n.mem, member{key, keyPos, v})
-		needComma, sepPending = true, false
-	}
+		return true
+	})
 }
 
 func (p *parser) array(depth int) *node {
 	n := &node{kind: kArray, pos: p.pos(), depth: depth}
 	p.off++ // '['
+	return p.members(n, ']', "array", "array element", func() bool {
+		v := p.value(depth + 1)
+		if v == nil {
+			return false
+		}
+		n.elems = append(n.elems, v)
+		return true
+	})
+}
+
+// members reads the comma-separated members of the object or array n up
+// to its closing byte, past the opening one; the dialect's stray and
+// trailing commas are warnings. elem reads one member at p.off and reports
+// whether it could.
+func (p *parser) members(n *node, closing byte, kind, member string, elem func() bool) *node {
 	needComma, sepPending, sepPos := false, false, pos{}
 	for {
 		p.skipSpace()
 		if p.off >= len(p.data) {
-			p.fail(p.pos(), "unexpected end of input: array opened at %d:%d is not closed", n.pos.line, n.pos.col)
+			p.fail(p.pos(), "unexpected end of input: %s opened at %d:%d is not closed", kind, n.pos.line, n.pos.col)
 			return nil
 		}
 		c := p.data[p.off]
 		switch {
-		case c == ']':
+		case c == closing:
 			if sepPending {
 				p.trailingComma(sepPos)
 			}
@@ -347,14 +337,12 @@ func (p *parser) array(depth int) *node {
 			p.strayComma()
 			continue
 		case needComma:
-			p.fail(p.pos(), "unexpected %s: expected ',' or ']' after array element", p.describe())
+			p.fail(p.pos(), "unexpected %s: expected ',' or '%c' after %s", p.describe(), closing, member)
 			return nil
 		}
-		v := p.value(depth + 1)
-		if v == nil {
+		if !elem() {
 			return nil
 		}
-		n.elems = append(n.elems, v)
 		needComma, sepPending = true, false
 	}
 }
