@@ -71,31 +71,36 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 		}
 	}()
 	pidFile := ""
+	var inherited []*os.File
+	defer func() {
+		for _, f := range inherited {
+			f.Close()
+		}
+	}()
 	for _, t := range c.Temps {
-		f, err := os.CreateTemp("", "rump-launch-qemu-*."+t.Name)
-		if err != nil {
-			return nil, err
-		}
-		temps = append(temps, f.Name())
-		_, err = f.Write(t.Data)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return nil, err
-		}
-		args[t.Arg] = f.Name()
-		if t.Module {
-			if args[t.Arg], err = modulePath("temporary file (set TMPDIR)", f.Name()); err != nil {
+		if t.Name == "pid" { // QEMU writes it: it needs a name
+			f, err := os.CreateTemp("", "rump-launch-qemu-*.pid")
+			if err != nil {
 				return nil, err
 			}
+			f.Close()
+			temps = append(temps, f.Name())
+			args[t.Arg], pidFile = f.Name(), f.Name()
+			continue
 		}
-		if t.Name == "pid" {
-			pidFile = f.Name()
+		// A file QEMU only reads has no name at all: QEMU inherits it and
+		// opens /proc/self/fd/N, so nothing is left behind even when the
+		// launcher is killed.
+		f, err := anonymousFile(t.Data)
+		if err != nil {
+			return nil, err
 		}
+		inherited = append(inherited, f)
+		args[t.Arg] = fmt.Sprintf("/proc/self/fd/%d", 2+len(inherited))
 	}
 
 	cmd := exec.Command(path, args...)
+	cmd.ExtraFiles = inherited
 	cmd.Args[0] = c.Path
 	if c.Background {
 		// QEMU daemonizes once the machine is built (kernel and modules
@@ -242,4 +247,23 @@ func (f *stderrFilter) flush() {
 		f.w.Write(f.buf)
 		f.buf = nil
 	}
+}
+
+// anonymousFile returns a file holding data that has no name in any
+// directory (made and unlinked at once), positioned at its start.
+func anonymousFile(data []byte) (*os.File, error) {
+	f, err := os.CreateTemp("", "rump-launch-qemu-*")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }

@@ -191,15 +191,16 @@ done
 	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
-	// A temporary directory with a space cannot carry the module.
+	// The config module has no name: QEMU reads the file it inherits, so a
+	// temporary directory with a space (which -initrd cannot carry) works.
 	spaced := filepath.Join(tmp, "a b")
 	os.Mkdir(spaced, 0o755)
 	t.Setenv("TMPDIR", spaced)
-	if _, err := Run(c, &syncBuffer{}, &syncBuffer{}); err == nil || !strings.Contains(err.Error(), "set TMPDIR") {
-		t.Errorf("TMPDIR with a space: %v", err)
+	if _, err := Run(c, &syncBuffer{}, &stderr); err != nil {
+		t.Errorf("TMPDIR with a space: %v (%s)", err, stderr.String())
 	}
 	if left, _ := filepath.Glob(filepath.Join(spaced, "*")); len(left) != 0 {
-		t.Errorf("temporary files left after failure: %v", left)
+		t.Errorf("temporary files left: %v", left)
 	}
 	// QEMU failing to daemonize is an error with its status.
 	failing := script(t, "exit 1")
