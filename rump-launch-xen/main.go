@@ -18,7 +18,7 @@ import (
 	"github.com/rumptools/rumptools/pkg/launch/xen"
 )
 
-const usage = `usage: rump-launch-xen [-n] [-i | -d] [--rm] [-c CFG] [-M MB] [-N HOSTNAME] [--name NAME]
+const usage = `usage: rump-launch-xen [-n] [-i | -d | -p] [--rm] [-c CFG] [-M MB] [-N HOSTNAME] [--name NAME]
                        [-I GUESTIF[=VIFSPEC]]... [-b FILE[,MOUNTPOINT]]... [-e NAME=VALUE]...
                        [-x 'KEY = VALUE']... [-s DIR] [--protocol P] KERNEL [INITRD] [-- ARGS...]
 
@@ -30,6 +30,8 @@ kernel as an HVM guest with direct kernel boot.
   -i              attach the console; exit with the program's exit status
                   and destroy the domain when it ends
   -d              leave the domain running and print xen:NAME (the default)
+  -p              leave the domain paused once created, with its config
+                  (xl unpause NAME starts it); prints xen:NAME
   --rm            on_poweroff and on_crash "destroy" (default "preserve")
   -c CFG          json.cfg to use ("-": standard input); default: the
                   initrd's /json.cfg, else an empty config
@@ -75,6 +77,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	interactive := fs.Bool("i", false, "")
 	detach := fs.Bool("d", false, "")
 	fs.BoolVar(&xo.Destroy, "rm", false, "")
+	fs.BoolVar(&xo.Paused, "p", false, "")
 	fs.StringVar(&o.ConfigFile, "c", "", "")
 	fs.IntVar(&o.MemoryMiB, "M", 0, "")
 	fs.StringVar(&o.Hostname, "N", "", "")
@@ -101,6 +104,8 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return usageErr("-M %d: want a size in MiB", o.MemoryMiB)
 	case *interactive && *detach:
 		return usageErr("-i and -d exclude each other: -i attaches the console, -d leaves the domain running")
+	case *interactive && xo.Paused:
+		return usageErr("-i and -p exclude each other: -i runs the domain with its console, -p leaves it paused")
 	}
 	o.Kernel = pos[0]
 	if len(pos) == 2 {

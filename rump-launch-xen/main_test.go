@@ -191,6 +191,27 @@ func TestDetachRemoveAndNames(t *testing.T) {
 	}
 }
 
+// -p leaves the domain paused with its config written: every call but
+// "xl unpause", and the name to unpause printed as for a running domain.
+func TestPaused(t *testing.T) {
+	f := setup(t)
+	r := start(t, "", "-s", f.state, "-p", "-N", "web", f.pv)
+	if r.code != 0 || r.stdout != "xen:web\n" {
+		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	calls := f.ts.Calls()
+	if len(calls) != 3 || calls[2][0] != "xenstore-write" {
+		t.Fatalf("calls:\n%s", show(calls))
+	}
+	f.ts.Reset()
+	if r := start(t, "", "-s", f.state, "-p", f.hw); r.code != 0 || len(f.ts.Calls()) != 1 {
+		t.Errorf("hw: exit %d, calls:\n%s", r.code, show(f.ts.Calls()))
+	}
+	if r := start(t, "", "-s", f.state, "-p", "-i", f.pv); r.code != 2 || !strings.Contains(r.stderr, "-i and -p exclude each other") {
+		t.Errorf("-p -i: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
 func TestEnvNeedingEscapeRefused(t *testing.T) {
 	f := setup(t)
 	r := start(t, "", "-s", f.state, "-e", `MOTD="quoted"`, f.pv)
@@ -380,6 +401,8 @@ func TestScriptSameCalls(t *testing.T) {
 		{args: []string{"-i", f.pv, "--", "x"}},
 		{args: []string{"-i", "--rm", "-I", "wm0", f.hw}},
 		{args: []string{"-d", "--rm", f.pv}},
+		{args: []string{"-p", f.pv}},
+		{args: []string{"-p", f.hw}},
 		{args: []string{f.hw, "--", "say 'hi'"}},
 		{args: []string{"-i", f.pvInitrd, rd, "--", `say "hi"`, `back\slash`}},
 		{args: []string{f.pv}, fail: "xenstore-write"},

@@ -38,6 +38,9 @@ type Options struct {
 	// Destroy sets on_poweroff and on_crash to "destroy" (--rm); otherwise a
 	// domain that stops is preserved, so that its console can still be read.
 	Destroy bool
+	// Paused leaves the domain paused once it is created and has its config
+	// (-p), for a debugger or "xl unpause" by hand.
+	Paused bool
 	// Extra are raw xl config lines (-x), each "key = value" or
 	// "key += value"; they replace the generated setting of the same key.
 	Extra []string
@@ -52,6 +55,8 @@ type Domain struct {
 	// Xenstore is the value to write to XenstoreKey before the domain runs
 	// (the wire form, for today's PV kernels); nil when nothing is written.
 	Xenstore []byte
+	// Paused: the launch ends before "xl unpause".
+	Paused bool
 }
 
 // reserved are the xl keys the launcher derives from its inputs; -x may not
@@ -97,7 +102,7 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 	if err := CheckName(p.Name); err != nil {
 		return nil, nil, err
 	}
-	d := &Domain{Name: p.Name, HVM: p.Info.Platform != kernel.PlatformXen, Config: &xl.Config{}}
+	d := &Domain{Name: p.Name, HVM: p.Info.Platform != kernel.PlatformXen, Config: &xl.Config{}, Paused: o.Paused}
 	var warnings []string
 	c := d.Config
 	set := func(key string, v xl.Value, comment string) {

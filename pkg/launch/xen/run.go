@@ -95,8 +95,9 @@ var ErrNotFound = errors.New("not found")
 // Calls returns the commands of the sequence in order, for a domain whose
 // xl config is at file: create paused, read the domain id (only to write
 // xenstore), write the config to xenstore, attach the console (interactive),
-// unpause, and for an interactive launch destroy the domain at the end.
-// domid stands for the domain id in the xenstore path.
+// unpause (unless the domain is to stay paused), and for an interactive
+// launch destroy the domain at the end. domid stands for the domain id in
+// the xenstore path.
 func (d *Domain) Calls(file, domid string, interactive bool) [][]string {
 	calls := [][]string{{"xl", "create", "-p", file}}
 	if d.Xenstore != nil {
@@ -107,7 +108,9 @@ func (d *Domain) Calls(file, domid string, interactive bool) [][]string {
 	if interactive {
 		calls = append(calls, []string{"xl", "console", d.Name})
 	}
-	calls = append(calls, []string{"xl", "unpause", d.Name})
+	if !d.Paused {
+		calls = append(calls, []string{"xl", "unpause", d.Name})
+	}
 	if interactive {
 		calls = append(calls, []string{"xl", "destroy", d.Name})
 	}
@@ -168,8 +171,10 @@ func (d *Domain) Run(r *Runner, file string, interactive bool) (*Result, error) 
 		return nil, s.fail(err)
 	}
 	if !interactive {
-		if err := s.step("xl", nil, "unpause", d.Name); err != nil {
-			return nil, s.fail(err)
+		if !d.Paused {
+			if err := s.step("xl", nil, "unpause", d.Name); err != nil {
+				return nil, s.fail(err)
+			}
 		}
 		fmt.Fprintf(r.Stdout, "xen:%s\n", d.Name)
 		return res, nil

@@ -59,8 +59,12 @@ func (d *Domain) Script(file string, interactive bool) ([]byte, error) {
 		}
 	}
 	if !interactive {
-		guarded = append(guarded, shellquote.Join(calls[0])) // xl unpause
-		writeGuarded(&b, guarded, cleanup+"\texit 1\n")
+		if len(calls) > 0 {
+			guarded = append(guarded, shellquote.Join(calls[0])) // xl unpause
+		}
+		if len(guarded) > 0 {
+			writeGuarded(&b, guarded, cleanup+"\texit 1\n")
+		}
 		fmt.Fprintf(&b, "echo %s\n", q("xen:"+d.Name))
 		return b.Bytes(), nil
 	}
