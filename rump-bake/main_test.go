@@ -128,7 +128,7 @@ func TestDryRunScript(t *testing.T) {
 			t.Fatal("-n wrote the output")
 		}
 		for _, want := range []string{"--redefine-sym main=rumprun_main1 " + a, "main=rumprun_main2 " + b, " -no-pie ",
-			"-specs=" + tc + "/lib/rumprun-hw/specs-bake", "-Wl,--whole-archive -lrumpvfs", "-Wl,--no-whole-archive\n",
+			"--sysroot=" + tc + "/rumprun-x86_64 ", "-specs=" + tc + "/rumprun-x86_64/lib/rumprun-hw/specs-bake", "-Wl,--whole-archive -lrumpvfs", "-Wl,--no-whole-archive\n",
 			bin + " --stamp '{\"config\":\"" + config + "\""} {
 			if !strings.Contains(string(script), want) {
 				t.Errorf("script lacks %q:\n%s", want, script)

@@ -113,7 +113,7 @@ func NewPlan(o Options) (*Plan, error) {
 	if supportsNoPIE(ccWords[0], cflags) {
 		link = append(link, Arg{S: "-no-pie"})
 	}
-	link = append(link, Arg{S: "--sysroot=" + tc.Dir}, Arg{S: "-specs=" + specs},
+	link = append(link, Arg{S: "--sysroot=" + tc.Sysroot()}, Arg{S: "-specs=" + specs},
 		Arg{S: "-o"}, Arg{S: "kernel", Tmp: true})
 	for i, in := range inputs {
 		obj := strconv.Itoa(i+1) + ".o"

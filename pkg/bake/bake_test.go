@@ -293,7 +293,7 @@ func TestBakeErrors(t *testing.T) {
 		{"nine programs", Options{Inputs: nine}, "9 programs: a rumprun kernel holds at most 8"},
 		{"unknown config", Options{Inputs: []string{app}, Config: "hw_nope"}, `unknown config "hw_nope" (public configs: hw_generic, hw_virtio, hw_virtio_scsi, xen_pv, xen_pci)`},
 		{"private config", Options{Inputs: []string{app}, Config: "_virtio"}, "config _virtio is private"},
-		{"other platform", Options{Inputs: []string{app}, Config: "xen_pv"}, "config xen_pv is for platform xen, but toolchain " + hw + " has no lib/rumprun-xen/specs-bake (it bakes for: hw)"},
+		{"other platform", Options{Inputs: []string{app}, Config: "xen_pv"}, "config xen_pv is for platform xen, but toolchain " + hw + " has no rumprun-x86_64/lib/rumprun-xen/specs-bake (it bakes for: hw)"},
 		{"conf syntax", Options{Inputs: []string{app}, ConfFiles: []string{badConf}}, badConf + `:5:2: unknown directive "frob"`},
 		{"bad -m", Options{Inputs: []string{app}, Mods: []string{"add -lx", "remove -lnothere"}}, "-m #2:1:8: remove: -lnothere is not in config hw_generic"},
 		{"missing cc", Options{Inputs: []string{nocc}}, `backing compiler "no-such-backing-cc" (rumprun_backingcc of the inputs) not found`},

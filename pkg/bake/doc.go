@@ -8,8 +8,10 @@
 // holding the strings "rumprun_tuple: ...", "rumprun_tooldir: ...",
 // "rumprun_backingcc: ..." and "rumprun_cflags: ...". Discover reads it
 // from every input; all inputs must agree. The tool directory holds
-// etc/rumprun-bake.conf, bin/TUPLE-objcopy and, per platform,
-// lib/rumprun-PLATFORM/specs-bake.
+// etc/rumprun-bake.conf, bin/TUPLE-objcopy and the target tree
+// rumprun-ARCH (ARCH the tuple's first field, e.g. rumprun-x86_64), the
+// sysroot of the link; each platform keeps its specs-bake, rumprun.o and
+// component archives in rumprun-ARCH/lib/rumprun-PLATFORM.
 //
 // # Config language (rumprun-bake.conf, version 20160209)
 //
@@ -35,7 +37,7 @@
 // starts with '_' is private: a building block for assimilate that cannot
 // be baked and is not listed. The part of a public name before its first
 // '_' is the platform (hw_generic: hw, xen_pv: xen); it selects
-// lib/rumprun-PLATFORM. Files are read in order (the toolchain's, then
+// rumprun-ARCH/lib/rumprun-PLATFORM. Files are read in order (the toolchain's, then
 // each -c file) into one Set, so a later file can add configs or change
 // existing ones; -m commands (Set.Modify) then apply create, add, remove,
 // assimilate or nuke to the chosen config alone. Errors are SyntaxErrors
@@ -49,7 +51,8 @@
 //
 // then one link with the backing compiler:
 //
-//	CC CFLAGS [-no-pie] --sysroot=TOOLDIR -specs=TOOLDIR/lib/rumprun-PLATFORM/specs-bake \
+//	CC CFLAGS [-no-pie] --sysroot=TOOLDIR/rumprun-ARCH \
+//	    -specs=TOOLDIR/rumprun-ARCH/lib/rumprun-PLATFORM/specs-bake \
 //	    -o TMP/kernel TMP/1.o ... -Wl,--whole-archive COMPONENTS... -Wl,--no-whole-archive
 //
 // (-no-pie when the compiler accepts it), then the bake record is appended

@@ -93,9 +93,24 @@ func (t *Toolchain) Arch() string {
 // ConfFile is the toolchain's rumprun-bake.conf.
 func (t *Toolchain) ConfFile() string { return filepath.Join(t.Dir, "etc", "rumprun-bake.conf") }
 
-// PlatformDir is the directory of a platform's bake files.
+// GNUArch is the first field of the tuple as the toolchain's directories
+// spell it (rumprun-bake's MACHINE_GNU_ARCH): x86_64, i486, aarch64.
+func (t *Toolchain) GNUArch() string {
+	a, _, _ := strings.Cut(t.Tuple, "-")
+	return a
+}
+
+// Sysroot is the toolchain's target tree, TOOLDIR/rumprun-GNUARCH: the
+// headers and libc the link uses (--sysroot) and the platforms' files.
+func (t *Toolchain) Sysroot() string {
+	return filepath.Join(t.Dir, "rumprun-"+t.GNUArch())
+}
+
+// PlatformDir is the directory of a platform's bake files:
+// SYSROOT/lib/rumprun-PLATFORM, holding specs-bake, rumprun.o and the
+// component archives.
 func (t *Toolchain) PlatformDir(platform string) string {
-	return filepath.Join(t.Dir, "lib", "rumprun-"+platform)
+	return filepath.Join(t.Sysroot(), "lib", "rumprun-"+platform)
 }
 
 // SpecsFile is a platform's specs-bake.
@@ -104,15 +119,20 @@ func (t *Toolchain) SpecsFile(platform string) string {
 }
 
 // Platforms lists the platforms the toolchain can bake for: those with a
-// lib/rumprun-PLATFORM/specs-bake.
+// SYSROOT/lib/rumprun-PLATFORM/specs-bake. Without a tuple (a toolchain
+// named by -T alone) every rumprun-ARCH tree counts.
 func (t *Toolchain) Platforms() []string {
-	m, _ := filepath.Glob(filepath.Join(t.Dir, "lib", "rumprun-*", "specs-bake"))
+	sysroot := globQuote(t.Sysroot())
+	if t.Tuple == "" {
+		sysroot = filepath.Join(globQuote(t.Dir), "rumprun-*")
+	}
+	m, _ := filepath.Glob(filepath.Join(sysroot, "lib", "rumprun-*", "specs-bake"))
 	var out []string
 	for _, p := range m {
 		out = append(out, strings.TrimPrefix(filepath.Base(filepath.Dir(p)), "rumprun-"))
 	}
 	slices.Sort(out)
-	return out
+	return slices.Compact(out)
 }
 
 // DefaultConfigs maps a platform to the config baked when none is named:
@@ -129,7 +149,7 @@ func (t *Toolchain) DefaultConfig() (string, error) {
 		}
 	}
 	if len(ps) == 0 {
-		return "", fmt.Errorf("%s: no lib/rumprun-*/specs-bake: not a rumprun toolchain directory", t.Dir)
+		return "", fmt.Errorf("%s: no rumprun-ARCH/lib/rumprun-PLATFORM/specs-bake: not a rumprun toolchain directory", t.Dir)
 	}
 	return "", fmt.Errorf("%s: no default config for platform %s: name one with -C", t.Dir, strings.Join(ps, ", "))
 }
@@ -163,4 +183,17 @@ func (t *Toolchain) LoadConfigs(extra ...string) (*Set, error) {
 		}
 	}
 	return s, nil
+}
+
+// globQuote escapes the pattern characters of a literal path for
+// filepath.Glob.
+func globQuote(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[\\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -3,15 +3,18 @@
 #
 #   sh build.sh OUTDIR hw|xen [initrd]
 #
-# OUTDIR/ is laid out like a rumprun toolchain, with absolute paths to
-# itself baked in as rumprun's installation does:
-#   bin/TUPLE-gcc          compiles one C file and partially links it with
-#                          the bake recipe note (a rumprun "binary": ET_REL)
-#   bin/TUPLE-objcopy      the host objcopy
-#   etc/rumprun-bake.conf  the bake configs
-#   lib/lib*.a             one tiny archive per component named in the conf
-#   lib/bakerecipe.o       the .note.rumprun.bakerecipe note
-#   lib/rumprun-PLATFORM/  rumprun.o (platform object), kern.ldscript, specs-bake
+# OUTDIR/ is laid out like a real rumprun toolchain (rumprun b04d422's
+# installation, as in ../shared/rumprun), with absolute paths to itself
+# baked in as rumprun's installation does:
+#   bin/TUPLE-gcc            compiles C files and partially links them with
+#                            the bake recipe note (a rumprun "binary": ET_REL)
+#   bin/TUPLE-objcopy        the host objcopy
+#   etc/rumprun-bake.conf    the bake configs
+#   rumprun-x86_64/          the target tree, the link's --sysroot
+#     lib/bakerecipe.o       the .note.rumprun.bakerecipe note
+#     lib/PLATFORM.ldscript  the kernel's linker script
+#     lib/rumprun-PLATFORM/  rumprun.o (platform object), specs-bake and one
+#                            tiny archive per component named in the conf
 # The hw platform is the probe kernel (testdata/probe) with a hook that
 # prints the baked components; it boots in QEMU. The xen platform only
 # links like a Xen PV kernel. With "initrd", the hw platform declares the
@@ -39,7 +42,9 @@ case $out in *[!A-Za-z0-9_./+-]*)
 	echo "build.sh: $out: only [A-Za-z0-9_./+-] in the path, please" >&2; exit 2 ;;
 esac
 obj=$out/obj
-mkdir -p "$out/bin" "$out/etc" "$out/lib/rumprun-$platform" "$obj"
+sysroot=$out/rumprun-${tuple%%-*}
+pdir=$sysroot/lib/rumprun-$platform
+mkdir -p "$out/bin" "$out/etc" "$pdir" "$obj"
 
 ccflags="$cflags -std=c11 -O2 -Wall -Wextra -ffreestanding -fno-builtin -fno-pic
     -fno-pie -fno-stack-protector -fno-asynchronous-unwind-tables
@@ -64,19 +69,18 @@ cat >"$obj/bakerecipe.S" <<EOS
 4:	.balign 4
 	.section .note.GNU-stack, "", @progbits
 EOS
-$cc $cflags -c -o "$out/lib/bakerecipe.o" "$obj/bakerecipe.S"
+$cc $cflags -c -o "$sysroot/lib/bakerecipe.o" "$obj/bakerecipe.S"
 
 # Components: each archive registers its name.
 for lib in $(sed -n 's/#.*//; s/[^-]*\(-lrump[A-Za-z0-9_]*\)/\1\n/gp' "$here/rumprun-bake.conf" |
     sed -n 's/^-l\(rump[A-Za-z0-9_]*\).*/\1/p' | sort -u); do
 	printf '\t.section rump_components, "aw"\n\t%s 1f\n\t.section .rodata\n1:\t.asciz "%s"\n\t.section .note.GNU-stack, "", @progbits\n' \
 	    "$ptr" "$lib" | as $asflags -o "$obj/$lib.o"
-	rm -f "$out/lib/lib$lib.a"
-	ar rcD "$out/lib/lib$lib.a" "$obj/$lib.o"
+	rm -f "$pdir/lib$lib.a"
+	ar rcD "$pdir/lib$lib.a" "$obj/$lib.o"
 done
 
 # The platform object.
-pdir=$out/lib/rumprun-$platform
 case $platform in
 hw)
 	$cc -m32 -DAOUT_KLUDGE -c -o "$obj/boot.o" "$probe/boot.S"
@@ -97,7 +101,7 @@ xen)
 	$cc $ccflags -c -o "$pdir/rumprun.o" "$here/src/xenplat.c"
 	;;
 esac
-cp "$here/src/kern-$platform.ldscript" "$pdir/kern.ldscript"
+cp "$here/src/kern-$platform.ldscript" "$sysroot/lib/$platform.ldscript"
 
 # specs-bake: the link of a baked kernel, for the host gcc.
 cat >"$pdir/specs-bake" <<EOS
@@ -114,25 +118,39 @@ $pdir/rumprun.o
 
 
 *link:
--m $emul -T $pdir/kern.ldscript -nostdlib -static -z max-page-size=0x1000 -z noseparate-code -z noexecstack --build-id=none --no-warn-rwx-segments -L$out/lib
+-m $emul -T $sysroot/lib/$platform.ldscript -nostdlib -static -z max-page-size=0x1000 -z noseparate-code -z noexecstack --build-id=none --no-warn-rwx-segments -L$pdir
 
 EOS
 
 # The compiler and objcopy of the tuple.
 cat >"$out/bin/$tuple-gcc" <<EOS
 #!/bin/sh
-# Miniature rumprun compiler: $tuple-gcc -o OUTPUT [CFLAGS] SOURCE.c
+# Miniature rumprun compiler: $tuple-gcc [CFLAGS] -o OUTPUT SOURCE.c
+# As the real one does when it links, it writes a relocatable object
+# carrying the bake recipe note.
 set -e
-if [ "\$1" != -o ] || [ \$# -lt 3 ]; then
-	echo "usage: \${0##*/} -o OUTPUT [CFLAGS] SOURCE.c" >&2
+out=
+n=\$#
+while [ \$n -gt 0 ]; do
+	a=\$1
+	shift
+	n=\$((n - 1))
+	if [ "\$a" = -o ] && [ \$n -gt 0 ]; then
+		out=\$1
+		shift
+		n=\$((n - 1))
+		continue
+	fi
+	set -- "\$@" "\$a"
+done
+if [ -z "\$out" ] || [ \$# -eq 0 ]; then
+	echo "usage: \${0##*/} [CFLAGS] -o OUTPUT SOURCE.c" >&2
 	exit 2
 fi
-out=\$2
-shift 2
 tmp=\$(mktemp -d)
 trap 'rm -rf "\$tmp"' EXIT
 $cc $(echo $ccflags) -c -o "\$tmp/app.o" "\$@"
-ld -m $emul -r -o "\$out" "\$tmp/app.o" "$out/lib/bakerecipe.o"
+ld -m $emul -r -o "\$out" "\$tmp/app.o" "$sysroot/lib/bakerecipe.o"
 EOS
 printf '#!/bin/sh\nexec objcopy "$@"\n' >"$out/bin/$tuple-objcopy"
 chmod +x "$out/bin/$tuple-gcc" "$out/bin/$tuple-objcopy"
