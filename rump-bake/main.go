@@ -37,7 +37,7 @@ toolchain: hw_generic (hw), xen_pv (xen).
              chosen config, e.g. -m 'add -lrumpfs_nfs' (repeatable)
   -T DIR     toolchain directory (default: rumprun_tooldir of the inputs)
   -n         print the commands that would run, as shell, and change nothing
-  -q         do not print how to launch the result
+  -q         print nothing on success (no linker warnings, no launch hints)
   -l         list the public configs
   -d CONFIG  print a config's description and components
   -i         identify kernels: format, platform, bake record, toolchain
@@ -141,7 +141,11 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	if *dryRun {
 		return plan.Script(stdout)
 	}
-	if err := plan.Run(stdout, stderr); err != nil {
+	log := stderr
+	if *quiet {
+		log = io.Discard
+	}
+	if err := plan.Run(stdout, log); err != nil {
 		return err
 	}
 	if !*quiet && *output != "-" {

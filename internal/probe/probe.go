@@ -342,18 +342,25 @@ func (w *watcher) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	// Look at the new bytes and the line they may complete.
-	from := max(w.buf.Len()-len("=== bootstrap failed\n"), 0)
+	from := max(w.buf.Len()-len("\n=== bootstrap failed\r\n"), 0)
 	w.buf.Write(p)
 	if !w.closed {
 		b := w.buf.Bytes()
 		tail := b[from:]
-		if bytes.Contains(tail, []byte("\nhalted\n")) || bytes.HasPrefix(b, []byte("halted\n")) ||
-			bytes.Contains(tail, []byte("=== bootstrap failed\n")) {
+		if hasLine(tail, "halted") || bytes.HasPrefix(b, []byte("halted\n")) ||
+			hasLine(tail, "=== bootstrap failed") {
 			close(w.done)
 			w.closed = true
 		}
 	}
 	return len(p), nil
+}
+
+// hasLine reports whether b holds line s ending in "\n" (the probe) or
+// "\r\n" (real rumprun kernels), after a newline.
+func hasLine(b []byte, s string) bool {
+	return bytes.Contains(b, []byte("\n"+s+"\n")) || bytes.Contains(b, []byte("\n"+s+"\r\n")) ||
+		(strings.HasPrefix(s, "===") && (bytes.Contains(b, []byte(s+"\n")) || bytes.Contains(b, []byte(s+"\r\n"))))
 }
 
 func (w *watcher) bytes() []byte {

@@ -69,8 +69,11 @@ func fromEnv(t testing.TB, name, platform string) *Toolchain {
 }
 
 // CC is the toolchain's application compiler.
-func (tc *Toolchain) CC() string {
-	return filepath.Join(tc.Dir, "bin", Tuple+"-gcc")
+func (tc *Toolchain) CC() string { return tc.Bin("gcc") }
+
+// Bin is the toolchain's TUPLE-name program (gcc, strip, objcopy, ...).
+func (tc *Toolchain) Bin(name string) string {
+	return filepath.Join(tc.Dir, "bin", Tuple+"-"+name)
 }
 
 // Env is the environment for the toolchain's programs: its bin first on
@@ -82,24 +85,25 @@ func (tc *Toolchain) Env() []string {
 
 // Compile compiles testdata/real/NAME.c with the toolchain into out, a
 // rumprun object ready to bake (its base name is the program's name),
-// passing extra arguments to the compiler before the source (-DX=...;
-// -lz comes last).
+// passing extra arguments to the compiler before the source (-DX=...).
 func (tc *Toolchain) Compile(t testing.TB, out, name string, extra ...string) string {
 	t.Helper()
 	src := filepath.Join(RepoDir(t), "testdata", "real", name+".c")
 	args := append([]string{"-O2", "-Wall", "-o", out}, extra...)
-	args = append(args, src, "-lz")
-	tc.run(t, tc.CC(), args...)
+	args = append(args, src)
+	tc.Run(t, tc.CC(), args...)
 	return out
 }
 
 // UpstreamBake bakes with the toolchain's own rumprun-bake.
 func (tc *Toolchain) UpstreamBake(t testing.TB, config, out string, objs ...string) {
 	t.Helper()
-	tc.run(t, filepath.Join(tc.Dir, "bin", "rumprun-bake"), append([]string{config, out}, objs...)...)
+	tc.Run(t, filepath.Join(tc.Dir, "bin", "rumprun-bake"), append([]string{config, out}, objs...)...)
 }
 
-func (tc *Toolchain) run(t testing.TB, name string, args ...string) {
+// Run runs one of the toolchain's programs (a path, see Bin) in its
+// environment and fails the test with its output when it fails.
+func (tc *Toolchain) Run(t testing.TB, name string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Env = tc.Env()

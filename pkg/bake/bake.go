@@ -2,6 +2,7 @@ package bake
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -242,8 +243,9 @@ func (c Command) Argv(tmp string) []string {
 	return words
 }
 
-// Run performs the bake: the commands in a temporary directory (their
-// output goes to log), then the stamped kernel written to the output
+// Run performs the bake: the commands in a temporary directory (what they
+// print goes to log, less the linker's warnings that every rumprun bake
+// draws; all of it is in the error when one fails), then the stamped kernel written to the output
 // atomically (pkg/atomicfile), or to stdout for "-". On failure, or when
 // SIGINT, SIGTERM or SIGHUP ends the process, nothing is left behind.
 func (p *Plan) Run(stdout, log io.Writer) error {
@@ -258,9 +260,14 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 	for _, c := range p.Commands {
 		argv := c.Argv(tmp)
 		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Stdout, cmd.Stderr = log, log
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s failed (%v): %s", filepath.Base(argv[0]), err, shortCommand(c))
+			return fmt.Errorf("%s failed (%v): %s\n%s", filepath.Base(argv[0]), err, shortCommand(c),
+				bytes.TrimRight(out.Bytes(), "\n"))
+		}
+		if _, err := log.Write(withoutLinkerNoise(out.Bytes())); err != nil {
+			return err
 		}
 	}
 	k := filepath.Join(tmp, "kernel")
@@ -339,4 +346,35 @@ func stamp(w io.Writer, src string, rec *kernel.BakeRecord) error {
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	return bw.Flush()
+}
+
+// linkerNoise are the warnings that binutils 2.39 and later print for
+// every rumprun kernel and application object: rumprun's objects carry no
+// .note.GNU-stack and its kernels are one RWX segment. They say nothing
+// about the bake at hand, so a successful bake does not show them.
+var linkerNoise = []string{
+	"missing .note.GNU-stack section implies executable stack",
+	"NOTE: This behaviour is deprecated and will be removed in a future version of the linker",
+	"requires executable stack (because the .note.GNU-stack section is executable)",
+	"has a LOAD segment with RWX permissions",
+}
+
+// withoutLinkerNoise returns out without the lines that carry linkerNoise.
+func withoutLinkerNoise(out []byte) []byte {
+	var kept []byte
+	for len(out) > 0 {
+		line, rest, _ := bytes.Cut(out, []byte("\n"))
+		out = rest
+		noise := false
+		for _, n := range linkerNoise {
+			if bytes.Contains(line, []byte(n)) {
+				noise = true
+				break
+			}
+		}
+		if !noise {
+			kept = append(append(kept, line...), '\n')
+		}
+	}
+	return kept
 }

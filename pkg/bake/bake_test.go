@@ -317,7 +317,7 @@ func TestBakeErrors(t *testing.T) {
 		t.Errorf("-c good.conf: %v", err)
 	}
 
-	// A failing link: its output is shown, nothing is left behind.
+	// A failing link: its output is in the error, nothing is left behind.
 	p, err := NewPlan(Options{Inputs: []string{app}, Output: out, Config: "hw_virtio", Mods: []string{"add -lrumpdoesnotexist"}})
 	if err != nil {
 		t.Fatal(err)
@@ -326,7 +326,7 @@ func TestBakeErrors(t *testing.T) {
 	work := t.TempDir() // the linker's directory goes to TMPDIR
 	t.Setenv("TMPDIR", work)
 	err = p.Run(nil, &log)
-	if err == nil || !strings.Contains(err.Error(), "gcc failed") || !strings.Contains(log.String(), "rumpdoesnotexist") {
+	if err == nil || !strings.Contains(err.Error(), "gcc failed") || !strings.Contains(err.Error(), "cannot find -lrumpdoesnotexist") {
 		t.Fatalf("failing link: %v\n%s", err, log.String())
 	}
 	ents, _ := os.ReadDir(dir)
@@ -345,5 +345,21 @@ func TestProgramName(t *testing.T) {
 		if got := ProgramName(in); got != want {
 			t.Errorf("%s: %s", in, got)
 		}
+	}
+}
+
+func TestWithoutLinkerNoise(t *testing.T) {
+	in := "/usr/bin/ld: warning: /t/x.o: missing .note.GNU-stack section implies executable stack\n" +
+		"/usr/bin/ld: NOTE: This behaviour is deprecated and will be removed in a future version of the linker\n" +
+		"/usr/bin/ld: warning: x.o: requires executable stack (because the .note.GNU-stack section is executable)\n" +
+		"/usr/bin/ld: warning: k has a LOAD segment with RWX permissions\n" +
+		"/usr/bin/ld: warning: something else\n" +
+		"last line without newline"
+	want := "/usr/bin/ld: warning: something else\nlast line without newline\n"
+	if got := string(withoutLinkerNoise([]byte(in))); got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := withoutLinkerNoise(nil); len(got) != 0 {
+		t.Errorf("nil: got %q", got)
 	}
 }

@@ -36,8 +36,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
-#include <zlib.h>
 
 extern char **environ;
 
@@ -54,12 +54,38 @@ putesc(const char *s)
 	}
 }
 
+/*
+ * The CRC-32 of zlib and Go's hash/crc32 (IEEE), computed here rather than
+ * taken from libz: objects of a rumprun toolchain carry the libraries they
+ * link, so two programs with libz could not be baked into one kernel.
+ */
+static uint32_t
+crc32_update(uint32_t crc, const unsigned char *p, size_t n)
+{
+	static uint32_t table[256];
+	uint32_t c;
+	int i, k;
+
+	if (table[1] == 0) {
+		for (i = 0; i < 256; i++) {
+			c = (uint32_t)i;
+			for (k = 0; k < 8; k++)
+				c = (c & 1) ? 0xedb88320U ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	}
+	crc = ~crc;
+	while (n-- > 0)
+		crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+	return ~crc;
+}
+
 static void
 catfile(const char *path)
 {
-	unsigned char buf[65536];
+	static unsigned char buf[65536];
 	struct stat st;
-	uLong crc;
+	uint32_t crc;
 	long long size;
 	ssize_t n;
 	int fd;
@@ -72,16 +98,16 @@ catfile(const char *path)
 			close(fd);
 		return;
 	}
-	crc = crc32(0L, Z_NULL, 0);
+	crc = 0;
 	size = 0;
 	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		crc = crc32(crc, buf, (uInt)n);
+		crc = crc32_update(crc, buf, (size_t)n);
 		size += n;
 	}
 	close(fd);
 	printf("file ");
 	putesc(path);
-	printf(" size=%lld crc32=%08lx mode=%06o\n", size, crc,
+	printf(" size=%lld crc32=%08x mode=%06o\n", size, (unsigned)crc,
 	    (unsigned)st.st_mode);
 }
 
