@@ -11,6 +11,13 @@ MANDIR  ?= $(PREFIX)/share/man
 DATADIR ?= $(PREFIX)/share/rumptools
 GO      ?= go
 
+# The real rumprun toolchains that tests and the demo use: those .ci/deps
+# installs, unless the environment names others. Unset (no such directory),
+# the tests that need one skip and say so.
+RUMPRUN_TOOLCHAIN     ?= $(wildcard /opt/rumprun/hw)
+RUMPRUN_XEN_TOOLCHAIN ?= $(wildcard /opt/rumprun/xen)
+export RUMPRUN_TOOLCHAIN RUMPRUN_XEN_TOOLCHAIN
+
 # A tool exists once its directory has a main package: no empty shells.
 TOOLS := $(sort $(patsubst %/main.go,%,$(wildcard rump-*/main.go)))
 MAN1  := $(wildcard man/*.1)
