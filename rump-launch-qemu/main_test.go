@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/rumptools/rumptools/internal/probe"
+	"github.com/rumptools/rumptools/internal/realkernel"
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
 
@@ -33,7 +34,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := realkernel.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -89,6 +89,9 @@ func (tc *Toolchain) Env() []string {
 func (tc *Toolchain) Compile(t testing.TB, out, name string, extra ...string) string {
 	t.Helper()
 	src := filepath.Join(RepoDir(t), "testdata", "real", name+".c")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	args := append([]string{"-O2", "-Wall", "-o", out}, extra...)
 	args = append(args, src)
 	tc.Run(t, tc.CC(), args...)
@@ -187,14 +190,51 @@ func Tool(t testing.TB, name string) string {
 	return p
 }
 
-// Main runs the tests of a package that uses Tool and removes the built
-// tools afterwards: call it from TestMain as os.Exit(realkernel.Main(m)).
+// Main runs the tests of a package that uses Tool or ShowKernel and
+// removes what they built afterwards: call it from TestMain as
+// os.Exit(realkernel.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
-	if tools.dir != "" {
-		os.RemoveAll(tools.dir)
+	for _, d := range []string{tools.dir, kernels.dir} {
+		if d != "" {
+			os.RemoveAll(d)
+		}
 	}
 	return code
+}
+
+var kernels struct {
+	mu    sync.Mutex
+	dir   string
+	built map[string]string
+}
+
+// ShowKernel returns a kernel that rump-bake baked from testdata/real/show.c
+// with the toolchain, giving rump-bake bakeArgs (e.g. "-C", "hw_virtio")
+// before the object. Each distinct bake is made once per test binary.
+func (tc *Toolchain) ShowKernel(t testing.TB, bakeArgs ...string) string {
+	t.Helper()
+	bake := Tool(t, "rump-bake")
+	kernels.mu.Lock()
+	defer kernels.mu.Unlock()
+	key := tc.Dir + "\x00" + strings.Join(bakeArgs, "\x00")
+	if k, ok := kernels.built[key]; ok {
+		return k
+	}
+	if kernels.dir == "" {
+		dir, err := os.MkdirTemp("", "rumptools-kernels-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		kernels.dir, kernels.built = dir, map[string]string{}
+	}
+	n := len(kernels.built)
+	obj := tc.Compile(t, filepath.Join(kernels.dir, fmt.Sprintf("%d", n), "show"), "show")
+	k := filepath.Join(kernels.dir, fmt.Sprintf("show-%d.bin", n))
+	args := append(append([]string{"-q", "-o", k}, bakeArgs...), obj)
+	tc.Run(t, bake, args...)
+	kernels.built[key] = k
+	return k
 }
 
 // LoadedImage returns what a loader puts in memory from the ELF file at
