@@ -1,5 +1,5 @@
 // Package launchbench measures what rump-launch-qemu adds to a boot: the
-// same probe kernel booted by the launcher and by the QEMU command the
+// same kernel (the probe, and a real rumprun kernel) booted by the launcher and by the QEMU command the
 // launcher runs (what a user would otherwise type), in alternating pairs so
 // that load on the machine hits both alike. The launcher's extra work is
 // its own start, reading the kernel, building the config and the command,
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rumptools/rumptools/internal/probe"
+	"github.com/rumptools/rumptools/internal/realkernel"
 	"github.com/rumptools/rumptools/pkg/launch"
 	"github.com/rumptools/rumptools/pkg/launch/qemu"
 )
@@ -35,16 +36,39 @@ func buildLauncher(b *testing.B) string {
 
 func BenchmarkOverhead(b *testing.B) {
 	k := probe.Kernel(b, probe.Flavor{Bits: 64})
-	dir := b.TempDir()
-	bin := buildLauncher(b)
-	disk := filepath.Join(dir, "data.img")
+	disk := filepath.Join(b.TempDir(), "data.img")
 	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	args := []string{"-I", "vioif0=user", "-b", disk + ",/data", k, "--", "hello", "probe-exit=0"}
+	o := launch.Options{Kernel: k, Interfaces: []string{"vioif0=user"}, Disks: []string{disk + ",/data"},
+		Args: []string{"hello", "probe-exit=0"}}
+	overhead(b, o, func(r *probe.Result) time.Duration { return r.Duration })
+}
+
+// BenchmarkOverheadReal is BenchmarkOverhead on a real rumprun kernel
+// (RUMPRUN_TOOLCHAIN), from start to the kernel's "halted": the launcher
+// stops QEMU there, the raw command would idle for ever.
+func BenchmarkOverheadReal(b *testing.B) {
+	k := realkernel.HW(b).ShowKernel(b)
+	o := launch.Options{Kernel: k, Interfaces: []string{"vioif0=user"}, Args: []string{"hello"}}
+	overhead(b, o, func(r *probe.Result) time.Duration { return r.UntilDone })
+}
+
+// overhead boots o by the launcher and by the QEMU command it runs, in
+// alternating pairs, and reports the wall time that took measures of
+// each boot.
+func overhead(b *testing.B, o launch.Options, took func(*probe.Result) time.Duration) {
+	bin := buildLauncher(b)
+	args := []string{"--accel", "tcg"}
+	for _, i := range o.Interfaces {
+		args = append(args, "-I", i)
+	}
+	for _, d := range o.Disks {
+		args = append(args, "-b", d)
+	}
+	args = append(append(args, o.Kernel, "--"), o.Args...)
 
 	// The raw command: exactly what the launcher runs.
-	o := launch.Options{Kernel: k, Interfaces: []string{"vioif0=user"}, Disks: []string{disk + ",/data"}, Args: []string{"hello", "probe-exit=0"}}
 	plan, _, err := launch.New(o, qemu.Target)
 	if err != nil {
 		b.Fatal(err)
@@ -60,18 +84,18 @@ func BenchmarkOverhead(b *testing.B) {
 	bootRaw := func() (time.Duration, time.Duration) {
 		cmd := exec.Command(c.Path, c.Args...)
 		r := probe.RunCmd(b, cmd, 0)
-		if r.ExitStatus != 0 || r.Killed {
-			b.Fatalf("raw boot: exit %d, killed %v", r.ExitStatus, r.Killed)
+		if r.ExitStatus != 0 || took(r) == 0 {
+			b.Fatalf("raw boot: exit %d\n%s", r.ExitStatus, r.Output)
 		}
-		return r.Duration, cpu(cmd)
+		return took(r), cpu(cmd)
 	}
 	bootLauncher := func() (time.Duration, time.Duration) {
-		cmd := exec.Command(bin, append([]string{"--accel", "tcg"}, args...)...)
+		cmd := exec.Command(bin, args...)
 		r := probe.RunCmd(b, cmd, 0)
-		if r.ExitStatus != 0 || r.ProcessExit != 0 || r.Killed {
-			b.Fatalf("launcher boot: exit %d/%d, killed %v", r.ExitStatus, r.ProcessExit, r.Killed)
+		if r.ExitStatus != 0 || r.ProcessExit != 0 || r.Killed || took(r) == 0 {
+			b.Fatalf("launcher boot: exit %d/%d, killed %v\n%s", r.ExitStatus, r.ProcessExit, r.Killed, r.Output)
 		}
-		return r.Duration, cpu(cmd)
+		return took(r), cpu(cmd)
 	}
 	bootRaw() // warm the page cache for both
 	bootLauncher()
@@ -167,3 +191,5 @@ func bigKernel(b *testing.B, kernel string, size int) string {
 	}
 	return path
 }
+
+func TestMain(m *testing.M) { os.Exit(realkernel.Main(m)) }

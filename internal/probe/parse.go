@@ -33,6 +33,7 @@ type Result struct {
 	ProcessExit int           // exit status of QEMU or the command; -1 if killed by a signal
 	Killed      bool          // Run stopped the command because it kept running after the probe halted
 	Duration    time.Duration // wall time from start to exit
+	UntilDone   time.Duration // wall time from start until "halted" or "=== bootstrap failed" was printed; 0 if never
 }
 
 // Module is one multiboot module the probe was given.

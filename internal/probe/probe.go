@@ -336,6 +336,13 @@ type watcher struct {
 	buf    bytes.Buffer
 	done   chan struct{}
 	closed bool
+	doneAt time.Time // when the probe finished
+}
+
+func (w *watcher) finishedAt() time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.doneAt
 }
 
 func (w *watcher) Write(p []byte) (int, error) {
@@ -351,6 +358,7 @@ func (w *watcher) Write(p []byte) (int, error) {
 			hasLine(tail, "=== bootstrap failed") {
 			close(w.done)
 			w.closed = true
+			w.doneAt = time.Now()
 		}
 	}
 	return len(p), nil
@@ -421,6 +429,9 @@ wait:
 	r, perr := Parse(out)
 	r.Stderr = stderr.Bytes()
 	r.Duration = time.Since(start)
+	if at := stdout.finishedAt(); !at.IsZero() {
+		r.UntilDone = at.Sub(start)
+	}
 	r.Killed = killed
 	r.ProcessExit = -1
 	if cmd.ProcessState != nil {
