@@ -8,8 +8,10 @@ package configbench
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rumptools/rumptools/pkg/config"
@@ -33,30 +35,7 @@ func report(b *testing.B) {
 }
 
 func BenchmarkValidate(b *testing.B) {
-	// What rump-cfgcheck runs: the parser's own checks, then gojsonschema
-	// as a second opinion.
-	b.Run("rumptools", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, _, err := schema.Check("typical.json", typical)
-			if err != nil || c == nil {
-				b.Fatal(err)
-			}
-		}
-		report(b)
-	})
-	// What the launchers and rump-initrd -c run: the parser alone, which
-	// rejects everything the schema rejects (pkg/config's agreement tests).
-	b.Run("rumptools-parse", func(b *testing.B) {
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			c, _, err := config.Parse("typical.json", typical)
-			if err != nil || c == nil {
-				b.Fatal(err)
-			}
-		}
-		report(b)
-	})
+	ours(b, typical)
 	b.Run("rumptools-dialect", func(b *testing.B) {
 		old, err := os.ReadFile(filepath.Join("..", "..", "pkg", "config", "testdata", "corpus", "script-qemu-static-blk.cfg"))
 		if err != nil {
@@ -71,6 +50,64 @@ func BenchmarkValidate(b *testing.B) {
 		}
 		report(b)
 	})
+	theirs(b, typical)
+}
+
+// large is the biggest config Parse takes (config.MaxSize, 1 MiB) made of
+// 90,000 environment variables: a scan of the names read so far once made
+// reading it quadratic (half a minute in rump-cfgcheck).
+func large() []byte {
+	var b []byte
+	b = append(b, `{"cmdline":"app","env":{`...)
+	for i := 0; i < 90000; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `"E%s":""`, strconv.FormatInt(int64(i), 36))
+	}
+	b = append(b, "}}\n"...)
+	if len(b) > config.MaxSize {
+		panic(fmt.Sprintf("the large config is %d bytes, over config.MaxSize", len(b)))
+	}
+	return b
+}
+
+func BenchmarkLarge(b *testing.B) {
+	data := large()
+	ours(b, data)
+	theirs(b, data)
+}
+
+// ours runs what rumptools runs on data.
+func ours(b *testing.B, data []byte) {
+	// What rump-cfgcheck runs: the parser's own checks, then gojsonschema
+	// as a second opinion.
+	b.Run("rumptools", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c, _, err := schema.Check("typical.json", data)
+			if err != nil || c == nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+	// What the launchers and rump-initrd -c run: the parser alone, which
+	// rejects everything the schema rejects (pkg/config's agreement tests).
+	b.Run("rumptools-parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			c, _, err := config.Parse("typical.json", data)
+			if err != nil || c == nil {
+				b.Fatal(err)
+			}
+		}
+		report(b)
+	})
+}
+
+// theirs runs what users would otherwise run on data.
+func theirs(b *testing.B, data []byte) {
 	b.Run("gojsonschema", func(b *testing.B) {
 		s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(config.SchemaJSON))
 		if err != nil {
@@ -79,7 +116,7 @@ func BenchmarkValidate(b *testing.B) {
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			res, err := s.Validate(gojsonschema.NewBytesLoader(typical))
+			res, err := s.Validate(gojsonschema.NewBytesLoader(data))
 			if err != nil || !res.Valid() {
 				b.Fatal(err)
 			}
@@ -90,7 +127,7 @@ func BenchmarkValidate(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
 			var v map[string]any
-			if err := json.Unmarshal(typical, &v); err != nil {
+			if err := json.Unmarshal(data, &v); err != nil {
 				b.Fatal(err)
 			}
 		}

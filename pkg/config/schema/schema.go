@@ -142,8 +142,9 @@ func (s *Schema) Check(filename string, data []byte) (*config.Config, []config.D
 		return c, warns, err
 	}
 	var extra config.ErrorList
+	rel := relations(parsed)
 	for _, d := range s.Validate(doc) {
-		if !related(d.Pointer, parsed) {
+		if !rel.related(d.Pointer) {
 			extra = append(extra, d)
 		}
 	}
@@ -155,15 +156,40 @@ func (s *Schema) Check(filename string, data []byte) (*config.Config, []config.D
 	return nil, warns, all
 }
 
-// related reports whether one of errs is about the value at ptr, a value
-// inside it or one enclosing it.
-func related(ptr string, errs config.ErrorList) bool {
+// pointers indexes the pointers of errors: at holds each one, above every
+// pointer that encloses one. A document with thousands of errors is then
+// checked in linear time, not by comparing every error with every other.
+type pointers struct{ at, above map[string]bool }
+
+func relations(errs config.ErrorList) pointers {
+	p := pointers{at: map[string]bool{}, above: map[string]bool{}}
 	for _, e := range errs {
-		if e.Pointer == ptr || strings.HasPrefix(ptr, e.Pointer+"/") || strings.HasPrefix(e.Pointer, ptr+"/") {
-			return true
+		p.at[e.Pointer] = true
+		for q := e.Pointer; q != ""; {
+			q = q[:strings.LastIndexByte(q, '/')]
+			if p.above[q] {
+				break // and so are its ancestors
+			}
+			p.above[q] = true
 		}
 	}
-	return false
+	return p
+}
+
+// related reports whether one of the errors is about the value at ptr, a
+// value inside it or one enclosing it.
+func (p pointers) related(ptr string) bool {
+	if p.above[ptr] {
+		return true
+	}
+	for q := ptr; ; q = q[:strings.LastIndexByte(q, '/')] {
+		if p.at[q] {
+			return true
+		}
+		if q == "" || !strings.Contains(q, "/") {
+			return false
+		}
+	}
 }
 
 func errorBelow(errs []gojsonschema.ResultError, ptr string) bool {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -109,5 +110,36 @@ func TestCompile(t *testing.T) {
 	}
 	if Default() != Default() {
 		t.Error("Default compiles more than once")
+	}
+}
+
+// Check costs work in proportion to the document, however many errors it
+// finds: each of gojsonschema's findings is matched against Parse's errors
+// through an index, not by comparing it with every one of them.
+func TestCheckLinear(t *testing.T) {
+	gen := func(n int) []byte {
+		var b strings.Builder
+		b.WriteString(`{"cmdline": "a", "env": {`)
+		for i := 0; i < n; i++ {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// A number: an error for both checkers. Names as long as real ones.
+			fmt.Fprintf(&b, `"SERVICE_CONFIGURATION_DIRECTORY_%d": %d`, i, i)
+		}
+		b.WriteString("}}")
+		return []byte(b.String())
+	}
+	allocs := func(n int) float64 {
+		data := gen(n)
+		return testing.AllocsPerRun(1, func() {
+			if _, _, err := Check("t.json", data); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+	const n = 4000
+	if a, b := allocs(n), allocs(2*n); b > 2.5*a {
+		t.Errorf("allocations grow from %.0f to %.0f when the errors double", a, b)
 	}
 }
