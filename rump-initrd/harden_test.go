@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rumptools/rumptools/internal/probe"
 )
 
 // -c on an endless input fails after a bounded read and writes nothing.
@@ -16,5 +18,17 @@ func TestEndlessConfig(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("output written")
+	}
+}
+
+// -t refuses an archive with a name readers could place differently,
+// after listing the entries before it.
+func TestListRefusesHostileNames(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "hostile.initrd")
+	must(t, os.WriteFile(p, probe.HostileInitrd(), 0o644))
+	r := runTool(t, "", "-t", p)
+	want := "rump-initrd: " + strings.TrimPrefix(probe.HostileError, "initrd: ") + "\n"
+	if r.code != 1 || r.stderr != want || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, " json.cfg\n") {
+		t.Errorf("-t: exit %d, stdout %q, stderr\n%s\nwant\n%s", r.code, r.stdout, r.stderr, want)
 	}
 }

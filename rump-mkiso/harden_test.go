@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rumptools/rumptools/internal/probe"
 )
 
 // swapOnWrite replaces a directory of the tree with a symbolic link to
@@ -88,4 +90,32 @@ func TestNameCannotLeadElsewhere(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "escaped.iso")); err == nil {
 		t.Error("written outside the current directory")
 	}
+}
+
+// An INITRD that is not one, or that readers could read two ways, is
+// refused, and no image is written.
+func TestInitrdRefusals(t *testing.T) {
+	k := probe.Kernel(t, probe.Flavor{Bits: 64, Initrd: true})
+	dir := t.TempDir()
+	hostile := writeFile(t, dir, "hostile.initrd", string(probe.HostileInitrd()))
+	jsonFile := writeFile(t, dir, "app.json", `{"cmdline": "app"}`)
+	out := filepath.Join(dir, "out.iso")
+	for _, c := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{k, hostile}, "rump-mkiso: " + hostile + ": " + probe.HostileError + "\n"},
+		{[]string{"-e", "A=b", k, hostile}, "rump-mkiso: " + hostile + ": " + probe.HostileError + "\n"},
+		{[]string{k, jsonFile}, "rump-mkiso: " + jsonFile + ": initrd: not a newc cpio archive (plain or gzip)\n"},
+		{[]string{"-c", jsonFile, k, jsonFile}, "rump-mkiso: " + jsonFile + ": initrd: not a newc cpio archive (plain or gzip)\n"},
+	} {
+		code, stdout, stderr := mkiso(t, "", append([]string{"-o", out}, c.args...)...)
+		if code != 1 || stdout != "" || stderr != c.msg {
+			t.Errorf("%q: exit %d, stdout %q, stderr\n %q\nwant\n %q", c.args, code, stdout, stderr, c.msg)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%q: wrote %s", c.args, out)
+		}
+	}
+	noTemp(t, dir)
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cavaliergopher/cpio"
+	"github.com/rumptools/rumptools/pkg/initrd"
 )
 
 // newc writes one entry by hand (magic 070701 or 070702), for archives
@@ -118,7 +119,7 @@ func TestGzipInitrd(t *testing.T) {
 }
 
 // Concatenated archives are read on like Linux does; the last regular
-// json.cfg, under any of its three names, wins.
+// json.cfg, under either of its names, wins.
 func TestConcatenatedArchives(t *testing.T) {
 	a := newcArchive(t, []entry{
 		{"a", cpio.TypeDir | 0o755, ""},
@@ -129,9 +130,9 @@ func TestConcatenatedArchives(t *testing.T) {
 	}
 	var b []byte
 	b = append(b, newc("070702", "b/file", 0o100600, "payload\x00\xff")...)
-	b = append(b, newc("070702", "/json.cfg", 0o100644, `{"hostname": "second"}`)...)
+	b = append(b, newc("070702", "json.cfg", 0o100644, `{"hostname": "second"}`)...)
 	b = append(b, trailer("070702")...)
-	c := append(newc("070701", "json.cfg", 0o120777, "elsewhere"), trailer("070701")...)
+	c := append(newc("070701", "lib", 0o120777, "usr/lib"), trailer("070701")...)
 	c = append(c, make([]byte, 64)...)
 	archive := slices.Concat(a, b, c)
 
@@ -145,8 +146,8 @@ func TestConcatenatedArchives(t *testing.T) {
 	})
 	want := []CpioEntry{
 		{0o40755, 0, "a"}, {0o100644, 21, "./json.cfg"},
-		{0o100600, 9, "b/file"}, {0o100644, 22, "/json.cfg"},
-		{0o120777, 9, "json.cfg"},
+		{0o100600, 9, "b/file"}, {0o100644, 22, "json.cfg"},
+		{0o120777, 7, "lib"},
 	}
 	for i, m := range r.Modules {
 		if !slices.Equal(m.Cpio, want) || m.CpioError != "" || string(m.JSONCfg) != `{"hostname": "second"}` {
@@ -155,6 +156,61 @@ func TestConcatenatedArchives(t *testing.T) {
 	}
 	if len(r.Modules) != 2 || !r.Halted {
 		t.Errorf("%s", r.Output)
+	}
+}
+
+// The probe reads /json.cfg by the rule every reader shares
+// (initrd.NameRule), so it takes the same one as pkg/initrd or, like it,
+// none: a name outside the rule refuses the archive, and so does a
+// json.cfg that is not a regular file of its own or an entry placed
+// through a symbolic link of the archive.
+func TestNameRule(t *testing.T) {
+	harmless := newc("070701", "json.cfg", 0o100644, `{"hostname": "harmless"}`)
+	evil := `{"hostname": "evil"}`
+	hardLink := func(name, body string) []byte {
+		b := newc("070701", name, 0o100644, body)
+		copy(b[6+8*4:], "00000002") // c_nlink
+		return b
+	}
+	cases := []struct {
+		name    string
+		archive []byte
+		err     string // the probe's cpio-error; "" when it takes a json.cfg
+		cfg     string
+	}{
+		{"dot-slash", slices.Concat(harmless, newc("070701", "./json.cfg", 0o100644, evil)), "", evil},
+		{"dotdot", slices.Concat(harmless, newc("070701", "x/../json.cfg", 0o100644, evil)), `entry 2 x/../json.cfg: ".." path component`, ""},
+		{"escape", slices.Concat(harmless, newc("070701", "../../json.cfg", 0o100644, evil)), `entry 2 ../../json.cfg: ".." path component`, ""},
+		{"absolute", slices.Concat(harmless, newc("070701", "/json.cfg", 0o100644, evil)), "entry 2 /json.cfg: absolute name", ""},
+		{"dot", slices.Concat(harmless, newc("070701", "././json.cfg", 0o100644, evil)), `entry 2 ././json.cfg: "." path component`, ""},
+		{"empty component", slices.Concat(harmless, newc("070701", "x//json.cfg", 0o100644, evil)), "entry 2 x//json.cfg: empty path component", ""},
+		{"root entry", slices.Concat(newc("070701", ".", 0o40755, ""), harmless), "", `{"hostname": "harmless"}`},
+		{"symlink last", slices.Concat(harmless, newc("070701", "json.cfg", 0o120777, "evil.cfg")), "entry 2 json.cfg: json.cfg is not a regular file", ""},
+		{"hard link", slices.Concat(hardLink("json.cfg", ""), hardLink("other", evil)), "entry 1 json.cfg: json.cfg is a hard link", ""},
+		{"through a link", slices.Concat(harmless, newc("070701", "x", 0o120777, "."), newc("070701", "x/json.cfg", 0o100644, evil)),
+			"entry 3 x/json.cfg: below a symbolic link of the archive", ""},
+	}
+	dir := t.TempDir()
+	var mods []BootModule
+	for i, c := range cases {
+		c.archive = append(c.archive, trailer("070701")...)
+		cases[i] = c
+		mods = append(mods, BootModule{Path: writeFile(t, filepath.Join(dir, fmt.Sprint(i)), c.archive)})
+	}
+	r := Boot(t, BootOptions{Kernel: Kernel(t, Flavor{64, true}), Modules: mods})
+	if len(r.Modules) != len(cases) {
+		t.Fatalf("%d modules reported:\n%s", len(r.Modules), r.Output)
+	}
+	for i, c := range cases {
+		m := r.Modules[i]
+		if m.CpioError != c.err || m.HasJSONCfg != (c.cfg != "") || string(m.JSONCfg) != c.cfg {
+			t.Errorf("%s: probe error %q, json.cfg %q (%v); want %q, %q", c.name, m.CpioError, m.JSONCfg, m.HasJSONCfg, c.err, c.cfg)
+		}
+		// The tools' reader agrees.
+		data, err := initrd.ReadFile(bytes.NewReader(c.archive), "json.cfg", 1<<10)
+		if (err == nil) != (c.cfg != "") || string(data) != c.cfg {
+			t.Errorf("%s: initrd.ReadFile = %q, %v; the probe took %q", c.name, data, err, m.JSONCfg)
+		}
 	}
 }
 

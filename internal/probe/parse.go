@@ -42,8 +42,8 @@ type Module struct {
 	String     string // the module's string (QEMU: its whole -initrd entry, path first)
 	Gzip       bool   // gzip: Cpio, CpioError, JSONCfg and JSON describe the decompressed data
 	Cpio       []CpioEntry
-	CpioError  string // the probe's message when the archive (or gzip stream) is damaged; "gzip: ..." for gzip errors
-	JSONCfg    []byte // content of the last regular json.cfg, ./json.cfg or /json.cfg
+	CpioError  string // the probe's message when the archive (or gzip stream) is damaged ("gzip: ..." for gzip errors), or refused ("entry N NAME: why")
+	JSONCfg    []byte // content of the last json.cfg or ./json.cfg (see initrd.NameRule)
 	HasJSONCfg bool
 	JSON       []byte // the module's content when it is JSON text (first non-blank byte '{')
 }

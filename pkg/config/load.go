@@ -28,7 +28,15 @@ func Load(name string, r io.Reader) ([]byte, string, error) {
 		data, err := io.ReadAll(io.LimitReader(br, MaxSize+1))
 		return data, name, err
 	}
-	data, err := initrd.ReadFile(br, "/json.cfg", MaxSize)
+	return LoadInitrd(name, br)
+}
+
+// LoadInitrd is Load for r that must be an initrd: other input, config
+// text included, is an error wrapping initrd.ErrNotArchive. The whole
+// archive is read, so that damage or a name no reader may take
+// (initrd.NameRule) anywhere in it is an error.
+func LoadInitrd(name string, r io.Reader) ([]byte, string, error) {
+	data, err := initrd.ReadFile(r, "/json.cfg", MaxSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, name, fmt.Errorf("%s: %w", name, ErrNoConfig)
 	}

@@ -25,6 +25,13 @@
 // another (a later one may be gzip-compressed behind a plain one) are read
 // as one, as kernels unpack them; ReadFile returns the last copy of a file.
 //
+// Entry names: the Reader, the Writer and ReadFile apply NameRule, the
+// one rule that the tools, the probe kernel and initrd/1 kernels share so
+// that all of them read the same /json.cfg from the same archive: a name
+// is relative after an optional leading "./", with no empty, "." or ".."
+// component (EntryPath). An archive with another name is refused with the
+// entry's number and name (a *NameError).
+//
 // Writing: NewWriter(w) returns a Writer with WriteHeader, Write,
 // ReadFrom and Close, which checks every header against the format's
 // limits. Most callers use a Builder instead, which collects sources and

@@ -54,12 +54,46 @@ func NewReader(r io.Reader) (*Reader, error) {
 		if err != nil {
 			return nil, fmt.Errorf("initrd: gzip: %w", err)
 		}
-		return &Reader{br: bufio.NewReaderSize(zr, 64<<10), gzipped: true}, nil
+		r := &Reader{br: bufio.NewReaderSize(gzipSource{zr}, 64<<10), gzipped: true}
+		if magic, err = r.br.Peek(6); err != nil && err != io.EOF {
+			return nil, fmt.Errorf("initrd: gzip: %w", err)
+		}
+		if !isCpio(magic) {
+			return nil, errors.New("initrd: gzip data that is not a newc cpio archive")
+		}
+		return r, nil
 	} else if what := compression(magic); what != "" {
 		return nil, fmt.Errorf("initrd: archive is %s-compressed; only gzip is supported", what)
 	}
+	if !isCpio(magic) {
+		return nil, ErrNotArchive
+	}
 	return &Reader{br: br}, nil
 }
+
+// ErrNotArchive is returned by NewReader for input that is neither a cpio
+// archive nor compressed (a config file given as an initrd, say).
+var ErrNotArchive = errors.New("initrd: not a newc cpio archive (plain or gzip)")
+
+// isCpio recognises the magic numbers of cpio's ASCII formats (odc is
+// named as such by the first header).
+func isCpio(m []byte) bool {
+	return bytes.Equal(m, magicNewc) || bytes.Equal(m, magicCRC) || bytes.Equal(m, []byte("070707"))
+}
+
+// gzipSource reports a gzip stream that ends early as such: through the
+// cpio reader it would otherwise be only a truncated header or name.
+type gzipSource struct{ r io.Reader }
+
+func (g gzipSource) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	if err == io.ErrUnexpectedEOF {
+		err = errGzipCut
+	}
+	return n, err
+}
+
+var errGzipCut = errors.New("the gzip data is cut short")
 
 // compression names the compressors the Linux kernel also accepts for
 // initramfs, so that the error says what the input is.
@@ -247,6 +281,11 @@ func (r *Reader) readHeader() (*Header, error) {
 		return nil, r.errorf("at offset %d: name %q contains a NUL byte", start, name[:i])
 	}
 	h.Name = string(name[:namesize-1])
+	if h.Name != trailer {
+		if _, err := EntryPath(h.Name); err != nil {
+			return nil, &NameError{Entry: r.n, Name: h.Name, Err: err}
+		}
+	}
 	if err := r.discard(int(pad4(headerLen+int64(namesize))), "name padding"); err != nil {
 		return nil, err
 	}
@@ -309,7 +348,7 @@ func (r *Reader) nextArchive() (bool, error) {
 		if err != nil {
 			return false, r.errorf("at offset %d: gzip archive after the trailer: %w", r.off, err)
 		}
-		r.br = bufio.NewReaderSize(zr, 64<<10)
+		r.br = bufio.NewReaderSize(gzipSource{zr}, 64<<10)
 		r.gzipped = true
 		return r.nextArchive()
 	}

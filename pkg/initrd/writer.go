@@ -85,6 +85,11 @@ func (w *Writer) check(h *Header) (int64, error) {
 		return bad("name contains a NUL byte")
 	case h.Name == trailer:
 		return bad("name is the archive trailer")
+	}
+	if _, err := EntryPath(h.Name); err != nil {
+		return 0, &NameError{Entry: w.n + 1, Name: h.Name, Err: err}
+	}
+	switch {
 	case h.Mtime < 0 || h.Mtime > 1<<32-1:
 		return bad("mtime %d does not fit newc's unsigned 32 bits", h.Mtime)
 	case h.UID < 0 || int64(h.UID) > 1<<32-1:

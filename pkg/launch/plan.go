@@ -478,7 +478,7 @@ func initrdConfig(file string) (*config.Config, []config.Diagnostic, error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	data, label, err := config.Load(file, f)
+	data, label, err := config.LoadInitrd(file, f)
 	if errors.Is(err, config.ErrNoConfig) {
 		return nil, nil, nil
 	}
