@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rumptools/rumptools/internal/probe"
+	"github.com/rumptools/rumptools/pkg/config"
 )
 
 // -c on an endless input fails after a bounded read and writes nothing.
@@ -30,5 +31,25 @@ func TestListRefusesHostileNames(t *testing.T) {
 	want := "rump-initrd: " + strings.TrimPrefix(probe.HostileError, "initrd: ") + "\n"
 	if r.code != 1 || r.stderr != want || strings.Count(r.stdout, "\n") != 2 || !strings.Contains(r.stdout, " json.cfg\n") {
 		t.Errorf("-t: exit %d, stdout %q, stderr\n%s\nwant\n%s", r.code, r.stdout, r.stderr, want)
+	}
+}
+
+// A tree whose json.cfg is hard-linked to a name sorting after it gives
+// an initrd whose /json.cfg holds the config, for rump-initrd's own
+// reader and every other.
+func TestHardLinkedConfigFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "root")
+	writeFile(t, filepath.Join(dir, "json.cfg"), `{"cmdline": "app"}`, 0o644)
+	must(t, os.Link(filepath.Join(dir, "json.cfg"), filepath.Join(dir, "z.cfg")))
+	out := filepath.Join(t.TempDir(), "app.initrd")
+	if r := runTool(t, "", "-o", out, dir); r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	f, err := os.Open(out)
+	must(t, err)
+	defer f.Close()
+	data, label, err := config.Load(out, f)
+	if err != nil || string(data) != `{"cmdline": "app"}` || label != out+":/json.cfg" {
+		t.Errorf("config.Load = %q, %q, %v", data, label, err)
 	}
 }

@@ -55,7 +55,8 @@ type Options struct {
 // right before its contents. Hard links (files with more than one link,
 // found in the same source tree or across sources, or named together on
 // a spec's file line) share an inode number; the data is stored once,
-// with the last of the links, as GNU cpio and gen_init_cpio do. Inode
+// with the last of the links, as GNU cpio and gen_init_cpio do. The one
+// exception is /json.cfg, which always holds its own data and one link. Inode
 // numbers count up from 1 in archive order, so they depend only on the
 // archive's content. Regular files are opened one at a time, when their
 // data is written, and copied in a stream: memory depends on the number
@@ -400,6 +401,12 @@ func (b *Builder) plan() ([]*node, error) {
 				break // its own parents are checked in its turn
 			}
 		}
+	}
+	// /json.cfg carries its own data: readers take it by itself (see
+	// NameRule), never through another name that holds a hard link's data.
+	if n := b.entries["json.cfg"]; n != nil && n.group != nil {
+		n.group.members = slices.DeleteFunc(n.group.members, func(m *node) bool { return m == n })
+		n.group = nil
 	}
 	order := make([]*node, 0, len(b.entries))
 	for _, n := range b.entries {

@@ -1,7 +1,10 @@
 package initrd
 
 import (
+	"bytes"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -35,5 +38,40 @@ func TestEndlessInputs(t *testing.T) {
 	err = NewBuilder(Options{}).AddSpec(io.LimitReader(endless{}, 64<<20), "spec")
 	if err == nil || !strings.Contains(err.Error(), "spec: bufio.Scanner: token too long") {
 		t.Errorf("endless spec line: %v", err)
+	}
+}
+
+// A json.cfg that shares its inode with a name sorting after it would
+// get no data of its own (newc stores a hard link's data with its last
+// name): it is written as a file of its own instead, which every reader
+// takes as /json.cfg.
+func TestHardLinkedConfig(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "json.cfg")
+	if err := os.WriteFile(cfg, []byte(`{"cmdline": "app"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"zz-copy", "etc/also"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, other)), 0o755)
+		if err := os.Link(cfg, filepath.Join(dir, other)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := buildTree(t, dir, Options{})
+	data, err := ReadFile(bytes.NewReader(a), "json.cfg", 100)
+	if err != nil || string(data) != `{"cmdline": "app"}` {
+		t.Errorf("/json.cfg = %q, %v", data, err)
+	}
+	for _, e := range readArchive(t, a) {
+		switch e.Name {
+		case "json.cfg":
+			if e.Links != 1 || e.Size == 0 {
+				t.Errorf("json.cfg: %d links, %d bytes", e.Links, e.Size)
+			}
+		case "etc/also", "zz-copy": // still one file, its data with the last
+			if e.Links != 2 || e.Inode == 0 {
+				t.Errorf("%s: %d links", e.Name, e.Links)
+			}
+		}
 	}
 }
