@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/rumptools/rumptools/internal/probe"
@@ -51,5 +52,26 @@ func TestHardLinkedConfigFile(t *testing.T) {
 	data, label, err := config.Load(out, f)
 	if err != nil || string(data) != `{"cmdline": "app"}` || label != out+":/json.cfg" {
 		t.Errorf("config.Load = %q, %q, %v", data, label, err)
+	}
+}
+
+// An operand that is a device or a FIFO cannot be archived: an error, no
+// output (inside a tree or a list such files are skipped with a warning).
+func TestSpecialOperand(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	must(t, syscall.Mkfifo(fifo, 0o600))
+	out := filepath.Join(dir, "z.cpio")
+	for _, c := range []struct{ arg, msg string }{
+		{"/dev/zero:/z", "rump-initrd: /dev/zero: a character device cannot be archived as a file (describe it with a nod, pipe or sock line in a spec file)\n"},
+		{fifo, "rump-initrd: " + fifo + ": a named pipe cannot be archived as a file (describe it with a nod, pipe or sock line in a spec file)\n"},
+	} {
+		r := runTool(t, "", "-o", out, c.arg)
+		if r.code != 1 || r.stderr != c.msg {
+			t.Errorf("%s: exit %d, stderr %q; want 1, %q", c.arg, r.code, r.stderr, c.msg)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("%s: wrote %s", c.arg, out)
+		}
 	}
 }

@@ -46,8 +46,8 @@ type Options struct {
 // that escapes the root, a name longer than MaxName, a file larger than
 // MaxSize, an unreadable directory or a bad spec line is an error from
 // the Add call, before anything is written. Special files (devices,
-// pipes, sockets) are taken only from a spec; elsewhere they are skipped
-// with a warning.
+// pipes, sockets) are taken only from a spec; in a tree or a file list
+// they are skipped with a warning, and AddPath given one is an error.
 //
 // WriteArchive then adds missing parent directories (mode 0755), checks
 // that no entry sits below a non-directory, and writes the entries
@@ -162,6 +162,11 @@ func (b *Builder) AddPath(src, dst string) error {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return fmt.Errorf("initrd: %w", err)
+	}
+	if !fi.IsDir() && !fi.Mode().IsRegular() {
+		// Named on purpose, it is not skipped as in a tree: opening a
+		// FIFO would block, and a device has no data to archive.
+		return fmt.Errorf("initrd: %s: a %s cannot be archived as a file (describe it with a nod, pipe or sock line in a spec file)", src, typeName(unixMode(fi.Mode())))
 	}
 	if dst == "" && !fi.IsDir() {
 		dst = filepath.Base(src)
