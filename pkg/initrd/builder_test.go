@@ -535,12 +535,11 @@ func TestSpecialFiles(t *testing.T) {
 	if !slices.Equal(warnings, want) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings, want)
 	}
-	// /dev/null given by name is skipped too.
+	// /dev/null given by name is an error: it was asked for.
 	warnings = nil
-	b := NewBuilder(opts)
-	must(t, b.AddPath("/dev/null", ""))
-	if len(warnings) != 1 || !strings.Contains(warnings[0], "/dev/null: character device") {
-		t.Errorf("warnings for /dev/null: %q", warnings)
+	err = NewBuilder(opts).AddPath("/dev/null", "")
+	if want := "initrd: /dev/null: a character device cannot be archived as a file (describe it with a nod, pipe or sock line in a spec file)"; err == nil || err.Error() != want || len(warnings) != 0 {
+		t.Errorf("AddPath(/dev/null): %v, warnings %q", err, warnings)
 	}
 }
 
