@@ -29,3 +29,17 @@ func TestHostileInitrd(t *testing.T) {
 		}
 	}
 }
+
+// -v has a meaning only with a target: without -t or -k it is a usage
+// error, not silently ignored.
+func TestVerboseWithoutTarget(t *testing.T) {
+	cfg := write(t, t.TempDir(), "app.json", `{"cmdline": "app"}`)
+	r := runCLI(t, "", "-v", cfg)
+	want := "rump-cfgcheck: -v shows how a config maps to a target's host side: give -t target or -k kernel\nrun 'rump-cfgcheck -h' for usage\n"
+	if r.code != 2 || r.stdout != "" || r.stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, "", "-v", "-t", "qemu", cfg); r.code != 0 {
+		t.Errorf("-v -t qemu: exit %d, %s", r.code, r.stderr)
+	}
+}

@@ -77,6 +77,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if *verbose && t == "" {
+		return usageErr("-v shows how a config maps to a target's host side: give -t target or -k kernel")
+	}
 	// The mapping table is what the user asked to read: standard output,
 	// unless that carries a config for a pipe.
 	table := stdout
@@ -98,7 +101,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // check handles one file and reports whether it is valid.
 func check(name string, stdin io.Reader, stdout, stderr, table io.Writer, t config.Target, k *kernel.Kernel, canon, wire, verbose bool) bool {
-	r, label := stdin, "<stdin>"
+	r, label := stdin, cli.Stdin
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {

@@ -55,13 +55,13 @@ func TestCLI(t *testing.T) {
 		{"canonical", "", []string{"-p", good}, 0, "{\n  \"cmdline\": \"app -v\",\n  \"net\": [\n    {\n      \"if\": \"vioif0\",\n      \"type\": \"inet\",\n      \"method\": \"dhcp\"\n    }\n  ]\n}\n", ""},
 		{"wire", "", []string{"-w", good}, 0, `{"cmdline":"app -v","net":{"if":"vioif0","type":"inet","method":"dhcp"}}` + "\n", ""},
 		{"dialect-warns-but-passes", "", []string{"-p", dialect}, 0, "{\n  \"cmdline\": \"app\",\n  \"env\": {\n    \"A\": \"B\"\n  }\n}\n",
-			dialect + ":1:2: warning: extra comma ignored (rumprun dialect)\n" + dialect + ":2:9: warning: \"env\": \"A=B\" is rumprun dialect"},
-		{"invalid", "", []string{"-p", bad}, 1, "", bad + `:2:3: unknown key "hostnme" in json.cfg (did you mean "hostname"?)`},
+			dialect + ":1:2: warning: extra comma ignored (rumprun dialect)\n" + dialect + ":2:9: warning: /env: \"env\": \"A=B\" is rumprun dialect"},
+		{"invalid", "", []string{"-p", bad}, 1, "", bad + `:2:3: /hostnme: unknown key "hostnme" in json.cfg (did you mean "hostname"?)`},
 		{"stdin-invalid", "[]", nil, 1, "", "<stdin>:1:1: json.cfg must be a JSON object, not an array"},
 		{"one-bad-of-two", "", []string{good, bad}, 1, "", bad + ":2:3:"},
-		{"wire-refused", "", []string{"-w", escape}, 1, "", escape + `:1:13: "cmdline" contains '"'`},
+		{"wire-refused", "", []string{"-w", escape}, 1, "", escape + `:1:13: /cmdline: "cmdline" contains '"'`},
 		{"target-ok", "", []string{"-t", "qemu", good}, 0, "", ""},
-		{"target-wrong-name", "", []string{"-t", "xen", "-p", good}, 1, "", good + `:1:37: interface "vioif0" does not exist on Xen PV: use xenifN`},
+		{"target-wrong-name", "", []string{"-t", "xen", "-p", good}, 1, "", good + `:1:37: /net/0/if: interface "vioif0" does not exist on Xen PV: use xenifN`},
 		{"target-table", "", []string{"-t", "qemu", "-v", good}, 0,
 			good + " on qemu:\n  blk     (absent)  every disk the launcher attaches mounted at /mnt/<device>\n  /net/0  vioif0    virtio-net PCI device number 0 (-device virtio-net-pci, in slot order)\n  wire    72 bytes\n", ""},
 		{"table-to-stderr-with-p", "", []string{"-t", "qemu", "-v", "-w", good}, 0, `{"cmdline":"app -v","net":{"if":"vioif0","type":"inet","method":"dhcp"}}` + "\n", "  wire    72 bytes"},
@@ -104,7 +104,7 @@ func TestCLIInitrd(t *testing.T) {
 	}
 	f.Close()
 	r := runCLI(t, "", p)
-	if r.code != 1 || !strings.Contains(r.stderr, p+`:/json.cfg:2:2: unknown key "c" in json.cfg: rumprun kernels would silently read it as "cmdline"`) {
+	if r.code != 1 || !strings.Contains(r.stderr, p+`:/json.cfg:2:2: /c: unknown key "c" in json.cfg: rumprun kernels would silently read it as "cmdline"`) {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
@@ -119,10 +119,10 @@ func TestCLIKernel(t *testing.T) {
 	if r := runCLI(t, "", "-k", k, "-v", good); r.code != 0 || !strings.HasPrefix(r.stdout, good+" on qemu:\n") {
 		t.Errorf("hw kernel, qemu names: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if r := runCLI(t, "", "-k", k, xen); r.code != 1 || !strings.Contains(r.stderr, xen+`:1:34: interface "xenif0" does not exist on QEMU`) {
+	if r := runCLI(t, "", "-k", k, xen); r.code != 1 || !strings.Contains(r.stderr, xen+`:1:34: /net/0/if: interface "xenif0" does not exist on QEMU`) {
 		t.Errorf("hw kernel, xen names: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := runCLI(t, "", "-k", k, "-t", "ec2", good); r.code != 1 || !strings.Contains(r.stderr, good+`:1:34: interface "vioif0" does not exist on EC2 HVM: use no interface`) {
+	if r := runCLI(t, "", "-k", k, "-t", "ec2", good); r.code != 1 || !strings.Contains(r.stderr, good+`:1:34: /net/0/if: interface "vioif0" does not exist on EC2 HVM: use no interface`) {
 		t.Errorf("hw kernel on ec2: exit %d\n%s", r.code, r.stderr)
 	}
 }

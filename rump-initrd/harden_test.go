@@ -75,3 +75,22 @@ func TestSpecialOperand(t *testing.T) {
 		}
 	}
 }
+
+// Standard input has the name every tool gives it, in messages about a
+// file list, a spec or a config read from it.
+func TestStdinName(t *testing.T) {
+	for _, c := range []struct {
+		args  []string
+		stdin string
+		want  string
+	}{
+		{[]string{"-"}, "/etc/passwd\n", `rump-initrd: <stdin>:1: "/etc/passwd" is an absolute path`},
+		{[]string{"-s", "-"}, "bogus line\n", "rump-initrd: <stdin>:1: "},
+		{[]string{"-c", "-"}, `{"hostnme": "x"}`, `<stdin>:1:2: /hostnme: unknown key "hostnme"`},
+	} {
+		r := runTool(t, c.stdin, append(c.args, "-o", filepath.Join(t.TempDir(), "out"))...)
+		if r.code != 1 || !strings.HasPrefix(r.stderr, c.want) {
+			t.Errorf("%q: exit %d, stderr %q; want %s...", c.args, r.code, r.stderr, c.want)
+		}
+	}
+}

@@ -129,7 +129,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 			if nul {
 				sep = 0
 			}
-			err = b.AddList(stdin, "standard input", sep)
+			err = b.AddList(stdin, cli.Stdin, sep)
 		} else {
 			src, dst := a, ""
 			if i := strings.LastIndexByte(a, ':'); i >= 0 {
@@ -172,7 +172,7 @@ func sourceDateEpoch() (int64, error) {
 
 func withInput(name string, stdin io.Reader, f func(io.Reader, string) error) error {
 	if name == "-" {
-		return f(stdin, "standard input")
+		return f(stdin, cli.Stdin)
 	}
 	file, err := os.Open(name)
 	if err != nil {

@@ -111,7 +111,7 @@ func TestRefusals(t *testing.T) {
 		{[]string{"-I", "vioif0", k}, `interface "vioif0" does not exist on ec2: use xenif0`},
 		{[]string{"-I", "xenif0=bridge:br0", k}, "no backend to choose"},
 		{[]string{k, writeFile(t, "x.initrd", "x")}, "cannot read an initrd"},
-		{[]string{"-c", writeFile(t, "hw.cfg", `{"net": [{"if": "wm0", "type": "inet", "method": "dhcp"}]}`), hw}, `hw.cfg:1:17: interface "wm0" does not exist on EC2 HVM: use no interface`},
+		{[]string{"-c", writeFile(t, "hw.cfg", `{"net": [{"if": "wm0", "type": "inet", "method": "dhcp"}]}`), hw}, `hw.cfg:1:17: /net/0/if: interface "wm0" does not exist on EC2 HVM: use no interface`},
 		{[]string{"--kernel-id", "aki-1", hw}, "--kernel-id is for Xen PV kernels"},
 		{[]string{"--region", "eu-west-2", k}, `region "eu-west-2" has no PV-GRUB kernel`},
 		{[]string{"-c", writeFile(t, "bad.cfg", `{"hostnme": "x"}`), k}, "bad.cfg:1:2: "},

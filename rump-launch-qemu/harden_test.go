@@ -46,3 +46,18 @@ func TestInitrdRefusals(t *testing.T) {
 		}
 	}
 }
+
+// A bad value given by an option is reported by the option, not at a
+// position of the config file that does not hold it.
+func TestOptionValueErrors(t *testing.T) {
+	k := probe.Kernel(t, old64)
+	cfg := filepath.Join(t.TempDir(), "c1.cfg")
+	if err := os.WriteFile(cfg, []byte(`{"hostname": "web", "cmdline": "app"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, nil, "-n", "-c", cfg, "-N", "-rf", k)
+	want := `rump-launch-qemu: -N: invalid hostname "-rf": labels of letters, digits and '-', not starting or ending with '-', separated by dots` + "\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr\n %q\nwant\n %q", code, stdout, stderr, want)
+	}
+}

@@ -119,3 +119,21 @@ func TestInitrdRefusals(t *testing.T) {
 	}
 	noTemp(t, dir)
 }
+
+// A SOURCE_DATE_EPOCH that the generated initrd cannot hold is reported
+// as that variable's, not as an option of a library.
+func TestSourceDateEpochRange(t *testing.T) {
+	k := probe.Kernel(t, probe.Flavor{Bits: 64, Initrd: true})
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "app.json", `{"cmdline": "app"}`)
+	out := filepath.Join(dir, "out.iso")
+	t.Setenv("SOURCE_DATE_EPOCH", "-5")
+	code, stdout, stderr := mkiso(t, "", "-o", out, "-c", cfg, k)
+	want := "rump-mkiso: SOURCE_DATE_EPOCH=-5: the generated initrd's time stamp -5 is outside what newc holds (0 to 4294967295, 1970 to 2106)\n"
+	if code != 1 || stdout != "" || stderr != want {
+		t.Errorf("exit %d, stdout %q, stderr\n %q\nwant\n %q", code, stdout, stderr, want)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("wrote the image")
+	}
+}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -122,6 +123,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cli.Fail("rump-mkiso", err, stderr)
 	}
 	im, err := bootloader.Build(bootloader.Options{Plan: plan, Loader: loader, Time: epoch})
+	if errors.Is(err, bootloader.ErrTimeRange) {
+		// The time came from the environment: say which variable.
+		err = fmt.Errorf("SOURCE_DATE_EPOCH=%s: %w", os.Getenv("SOURCE_DATE_EPOCH"), err)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
 		return 1

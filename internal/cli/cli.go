@@ -15,6 +15,10 @@ import (
 	"github.com/rumptools/rumptools/pkg/config"
 )
 
+// Stdin is how every tool names standard input in messages
+// ("<stdin>:3:5: ..."), as compilers do.
+const Stdin = "<stdin>"
+
 // A UsageError is a mistake on the command line: exit status 2.
 type UsageError struct{ Msg string }
 
@@ -80,8 +84,9 @@ func Exit(tool, usage string, err error, stdout, stderr io.Writer) int {
 
 // Fail reports a failure and returns exit status 1. A config error list
 // prints one diagnostic a line in the compiler form (file:line:col:
-// message), and those about no file after the tool's name; any other error
-// prints as "tool: message".
+// pointer: message), and those about no file after the tool's name (a
+// value an option set: "tool: -N: message"); any other error prints as
+// "tool: message".
 func Fail(tool string, err error, stderr io.Writer) int {
 	var l config.ErrorList
 	if !errors.As(err, &l) {
@@ -89,9 +94,12 @@ func Fail(tool string, err error, stderr io.Writer) int {
 		return 1
 	}
 	for _, d := range l {
-		if d.File == "" {
+		switch {
+		case d.Origin != "": // "tool: -N: message": a value from the command line
+			fmt.Fprintf(stderr, "%s: %s\n", tool, d)
+		case d.File == "":
 			fmt.Fprintf(stderr, "%s: %s\n", tool, d.Msg)
-		} else {
+		default:
 			fmt.Fprintln(stderr, d)
 		}
 	}

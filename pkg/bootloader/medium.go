@@ -194,8 +194,15 @@ func initrdEntry(p *launch.Plan, t time.Time) (iso9660.Entry, error) {
 		}}, nil
 }
 
+// ErrTimeRange is returned (wrapped) by Build when Options.Time is outside
+// what the time stamps of a generated initrd hold.
+var ErrTimeRange = errors.New("outside what newc holds (0 to 4294967295, 1970 to 2106)")
+
 // configArchive is a newc archive holding only json.cfg.
 func configArchive(canonical []byte, t time.Time, gz bool) ([]byte, error) {
+	if s := t.Unix(); s < 0 || s > 1<<32-1 {
+		return nil, fmt.Errorf("the generated initrd's time stamp %d is %w", s, ErrTimeRange)
+	}
 	b := initrd.NewBuilder(initrd.Options{Mtime: t.Unix(), Gzip: gz})
 	if err := b.AddData("json.cfg", canonical, 0o644, "the config"); err != nil {
 		return nil, err

@@ -140,7 +140,10 @@ func decode(c *Config, root *node) {
 					case "addr":
 						n.Addr = f.val.str
 					case "mask":
-						mask = f.val.str
+						// An integer to JSON Schema however written
+						// (24.0, 2.4e1); checkShape has bounded it.
+						v, _ := strconv.ParseFloat(f.val.str, 64)
+						mask = strconv.Itoa(int(v))
 					case "gw":
 						n.Gw = f.val.str
 					}

@@ -19,9 +19,10 @@ type Config struct {
 	Net      []Net
 	Blk      []Blk
 
-	file string
-	pos  map[string]pos // JSON pointer -> position of the value
-	kpos map[string]pos // JSON pointer -> position of the member's key
+	file   string
+	pos    map[string]pos    // JSON pointer -> position of the value
+	kpos   map[string]pos    // JSON pointer -> position of the member's key
+	origin map[string]string // JSON pointer -> the option that set the value (SetOrigin)
 }
 
 // RC is one "rc" entry: the arguments of one baked program.
@@ -80,28 +81,43 @@ func ParseTarget(s string) (Target, error) {
 // Diagnostic is an error or warning about a config, located in its source.
 // Line and Col are 1-based (Col counts bytes); they are 0 when the value did
 // not come from a file. Pointer is the RFC 6901 JSON pointer of the value.
+// Origin, when set, names the command-line option the value came from
+// ("-N", "-e NAME", "arguments after --"): such a value is in no file, so
+// File and the position are empty.
 type Diagnostic struct {
 	File      string
 	Line, Col int
 	Pointer   string
+	Origin    string
 	Msg       string
 	Warning   bool
 }
 
-// String formats d as "file:line:col: msg", warnings as "file:line:col: warning: msg".
+// String formats d as "file:line:col: /pointer: msg" (DESIGN.md 3.3),
+// warnings as "file:line:col: warning: /pointer: msg"; the pointer is left
+// out for the document as a whole. A value set by an option is "origin:
+// msg" instead.
 func (d Diagnostic) String() string {
 	var b strings.Builder
-	file := d.File
-	if file == "" {
-		file = "json.cfg"
-	}
-	b.WriteString(file)
-	if d.Line > 0 {
-		fmt.Fprintf(&b, ":%d:%d", d.Line, d.Col)
+	if d.Origin != "" {
+		b.WriteString(d.Origin)
+	} else {
+		file := d.File
+		if file == "" {
+			file = "json.cfg"
+		}
+		b.WriteString(file)
+		if d.Line > 0 {
+			fmt.Fprintf(&b, ":%d:%d", d.Line, d.Col)
+		}
 	}
 	b.WriteString(": ")
 	if d.Warning {
 		b.WriteString("warning: ")
+	}
+	if d.Origin == "" && d.Pointer != "" {
+		b.WriteString(d.Pointer)
+		b.WriteString(": ")
 	}
 	b.WriteString(d.Msg)
 	return b.String()
@@ -127,8 +143,17 @@ func (g diag) diagnostic(file string) Diagnostic {
 }
 
 // at returns a diag at the position of the value at ptr (or of its key, when
-// key is set), falling back to the nearest enclosing value with a position.
+// key is set), falling back to the nearest enclosing value with a position;
+// or, for a value that an option set (SetOrigin), naming the option.
 func (c *Config) at(ptr string, key bool, warning bool, format string, args ...any) Diagnostic {
+	for q := ptr; len(c.origin) > 0; q = parentPointer(q) {
+		if o, ok := c.origin[q]; ok {
+			return Diagnostic{Pointer: ptr, Origin: o, Msg: fmt.Sprintf(format, args...), Warning: warning}
+		}
+		if q == "" {
+			break
+		}
+	}
 	var p pos
 	if c.pos != nil {
 		for q := ptr; ; q = parentPointer(q) {
@@ -159,6 +184,19 @@ func pointerEscape(s string) string {
 		return s
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// SetOrigin records that the value at the JSON pointer ptr (and all of it)
+// was set by a command-line option, named by origin ("-N", "-e NAME"), so
+// that diagnostics about it name the option rather than a position in a
+// file the value is not in. c's clones made before are not affected.
+func (c *Config) SetOrigin(ptr, origin string) {
+	m := make(map[string]string, len(c.origin)+1)
+	for k, v := range c.origin {
+		m[k] = v
+	}
+	m[ptr] = origin
+	c.origin = m
 }
 
 // Clone returns a deep copy of c, positions included.

@@ -22,11 +22,11 @@ func mustParse(t *testing.T, s string) *Config {
 
 func TestWireRefusesEscapes(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{`{"cmdline": "echo \"hi\""}`, `1:13: "cmdline" contains '"'`},
-		{`{"cmdline": "a\\b"}`, `1:13: "cmdline" contains '\'`},
-		{"{\"cmdline\": \"a\",\n \"env\": {\"X\": \"line1\\nline2\"}}", `2:15: "X" contains the control character U+000A`},
-		{`{"rc": [{"bin": "a", "argv": ["ok", "tab\there"]}]}`, `1:37: "argv" entry 1 contains the control character U+0009`},
-		{`{"hostname": "h", "cmdline": "a", "blk": [{"source": "vnd", "path": "/img/\"x\".img"}]}`, `1:69: "path" contains '"'`},
+		{`{"cmdline": "echo \"hi\""}`, `1:13: /cmdline: "cmdline" contains '"'`},
+		{`{"cmdline": "a\\b"}`, `1:13: /cmdline: "cmdline" contains '\'`},
+		{"{\"cmdline\": \"a\",\n \"env\": {\"X\": \"line1\\nline2\"}}", `2:15: /env/X: "X" contains the control character U+000A`},
+		{`{"rc": [{"bin": "a", "argv": ["ok", "tab\there"]}]}`, `1:37: /rc/0/argv/1: "argv" entry 1 contains the control character U+0009`},
+		{`{"hostname": "h", "cmdline": "a", "blk": [{"source": "vnd", "path": "/img/\"x\".img"}]}`, `1:69: /blk/0/path: "path" contains '"'`},
 	} {
 		c := mustParse(t, tc.in)
 		_, err := c.Wire()
@@ -64,9 +64,9 @@ func TestLimits(t *testing.T) {
 
 func TestSeveralErrorsAllReported(t *testing.T) {
 	_, _, err := Parse("m.json", []byte("{\"cmdline\": 1,\n \"hostnme\": \"x\",\n \"net\": {\"if\": \"vioif0\", \"type\": \"inet\", \"method\": \"dhcpp\"}}"))
-	want := "m.json:1:13: \"cmdline\" must be a string, not an integer\n" +
-		"m.json:2:2: unknown key \"hostnme\" in json.cfg (did you mean \"hostname\"?)\n" +
-		"m.json:3:52: \"method\" must be one of \"dhcp\", \"static\", \"auto\", not \"dhcpp\" (did you mean \"dhcp\"?)"
+	want := "m.json:1:13: /cmdline: \"cmdline\" must be a string, not an integer\n" +
+		"m.json:2:2: /hostnme: unknown key \"hostnme\" in json.cfg (did you mean \"hostname\"?)\n" +
+		"m.json:3:52: /net/0/method: \"method\" must be one of \"dhcp\", \"static\", \"auto\", not \"dhcpp\" (did you mean \"dhcp\"?)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got\n%v\nwant\n%s", err, want)
 	}
@@ -189,42 +189,42 @@ func TestCheckTarget(t *testing.T) {
 		{"xen-ok", xenNet, Xen, nil, nil},
 		{"xen-pv-kernel", xenNet, Xen, pv, nil},
 		{"xen-names-on-qemu", xenNet, QEMU, nil, []string{
-			`1:32: interface "xenif0" does not exist on QEMU: use vioifN`,
-			`1:111: etfs exists only on Xen`}},
+			`1:32: /net/0/if: interface "xenif0" does not exist on QEMU: use vioifN`,
+			`1:111: /blk/0/source: etfs exists only on Xen`}},
 		{"qemu-names-on-xen", qemuNet, Xen, nil, []string{
-			`1:32: interface "vioif0" does not exist on Xen PV: use xenifN`,
-			`1:110: device "/dev/ld0a" does not exist on Xen PV: Xen PV disks are etfs devices`}},
+			`1:32: /net/0/if: interface "vioif0" does not exist on Xen PV: use xenifN`,
+			`1:110: /blk/0/path: device "/dev/ld0a" does not exist on Xen PV: Xen PV disks are etfs devices`}},
 		{"xenif-without-cloner", `{"cmdline": "a", "net": {"if": "xenif0", "type": "inet", "method": "dhcp"}}`, Xen, nil, []string{
-			`1:32: xenif0 needs "cloner": true`}},
+			`1:32: /net/0/if: xenif0 needs "cloner": true`}},
 		{"cloner-on-vioif", `{"cmdline": "a", "net": {"if": "vioif0", "cloner": true, "type": "inet", "method": "dhcp"}}`, QEMU, nil, []string{
-			`1:42: vioif0 is not a cloning interface`}},
+			`1:42: /net/0/cloner: vioif0 is not a cloning interface`}},
 		{"ec2-only-xenif0", `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}, {"if": "xenif1", "cloner": true, "type": "inet", "method": "dhcp"}]}`, EC2, nil, []string{
-			`1:101: interface "xenif1" does not exist on EC2: use xenif0`}},
+			`1:101: /net/1/if: interface "xenif1" does not exist on EC2: use xenif0`}},
 		{"ec2-etfs-sda1", `{"cmdline": "a", "blk": {"source": "etfs", "path": "sda1", "fstype": "blk", "mountpoint": "/data"}}`, EC2, nil, nil},
 		{"ec2-xvda", `{"cmdline": "a", "blk": {"source": "etfs", "path": "xvda"}}`, EC2, nil, []string{
-			`1:52: etfs device "xvda" does not exist on EC2: use sdXN`}},
+			`1:52: /blk/0/path: etfs device "xvda" does not exist on EC2: use sdXN`}},
 		{"hvm-wm", `{"cmdline": "a", "net": {"if": "wm0", "type": "inet", "method": "dhcp"}}`, Xen, &kernel.Kernel{Platform: kernel.PlatformHW}, nil},
 		{"hvm-no-disk", `{"cmdline": "a", "blk": {"source": "dev", "path": "/dev/ld0a"}}`, Xen, &kernel.Kernel{Platform: kernel.PlatformHW}, []string{
-			`1:51: device "/dev/ld0a" does not exist on Xen HVM: an hw kernel on Xen HVM has no usable block driver`}},
+			`1:51: /blk/0/path: device "/dev/ld0a" does not exist on Xen HVM: an hw kernel on Xen HVM has no usable block driver`}},
 		{"no-wm-driver-in-hw_virtio", `{"cmdline": "a", "net": {"if": "wm0", "type": "inet", "method": "dhcp"}}`, QEMU, hw, []string{
-			`1:32: the kernel has no driver for wm0: bake config hw_virtio lacks it (use hw_generic)`}},
+			`1:32: /net/0/if: the kernel has no driver for wm0: bake config hw_virtio lacks it (use hw_generic)`}},
 		{"driver-from-components", `{"rc": [{"bin": "a", "argv": []}, {"bin": "b", "argv": []}], "net": [{"if": "wm0", "type": "inet", "method": "dhcp"}, {"if": "vioif0", "type": "inet", "method": "dhcp"}]}`, QEMU, hwComp, []string{
-			`1:126: the kernel has no driver for vioif0: no component "if_vioif" among the 2 baked (config custom)`}},
+			`1:126: /net/1/if: the kernel has no driver for vioif0: no component "if_vioif" among the 2 baked (config custom)`}},
 		{"too-many-rc", `{"rc": [{"bin": "a", "argv": []}, {"bin": "b", "argv": []}]}`, QEMU, hw, []string{
-			`1:2: "rc" has 2 entries but the kernel has 1 baked program(s) (app)`}},
+			`1:2: /rc: "rc" has 2 entries but the kernel has 1 baked program(s) (app)`}},
 		{"pv-kernel-on-qemu", `{"cmdline": "a"}`, QEMU, pv, []string{
 			`1:1: the kernel is a Xen PV kernel; it cannot run on QEMU`}},
 		{"hw-kernel-on-ec2-hvm", `{"cmdline": "a"}`, EC2, hw, nil},
 		{"ec2-hvm-no-devices", `{"cmdline": "a", "net": {"if": "wm0", "type": "inet", "method": "dhcp"}, "blk": {"source": "dev", "path": "/dev/ld0a"}}`, EC2, hw, []string{
-			`1:32: interface "wm0" does not exist on EC2 HVM: use no interface`,
-			`1:107: device "/dev/ld0a" does not exist on EC2 HVM: hw kernels have no driver`}},
+			`1:32: /net/0/if: interface "wm0" does not exist on EC2 HVM: use no interface`,
+			`1:107: /blk/0/path: device "/dev/ld0a" does not exist on EC2 HVM: hw kernels have no driver`}},
 		{"hw-wire-limit", `{"cmdline": "` + strings.Repeat("x", 4082) + `"}`, QEMU, nil, []string{
 			`1:1: wire form is 4096 bytes, over the 4095-byte limit`}},
 		{"hw-wire-at-limit", `{"cmdline": "` + strings.Repeat("x", 4081) + `"}`, ISO, nil, nil},
 		{"xen-pv-cmdline-limit", `{"cmdline": "` + strings.Repeat("x", 1100) + `"}`, Xen, nil, []string{
 			`W 1:1: wire form is 1114 bytes, over the 1024-byte limit of the Xen PV command line`}},
 		{"wire-escape", `{"cmdline": "say \"hi\""}`, QEMU, nil, []string{
-			`1:13: "cmdline" contains '"'`}},
+			`1:13: /cmdline: "cmdline" contains '"'`}},
 		{"initrd-kernel-reads-canonical", `{"cmdline": "say \"hi\" ` + strings.Repeat("x", 5000) + `"}`, QEMU,
 			&kernel.Kernel{Platform: kernel.PlatformHW, Protocols: []string{"initrd/1"}}, nil},
 	} {
@@ -342,5 +342,20 @@ func TestSuggest(t *testing.T) {
 		if got := suggest(tc.in, topKeys); got != tc.want {
 			t.Errorf("suggest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// "mask": 24.0 is the integer 24 to JSON Schema, so it is taken as one,
+// however it is written.
+func TestMaskWrittenAsNumber(t *testing.T) {
+	for _, m := range []string{"24", "24.0", "2.4e1", "240e-1"} {
+		c := mustParse(t, `{"cmdline": "a", "net": [{"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.0.2", "mask": `+m+`}]}`)
+		if c.Net[0].Addr != "10.0.0.2/24" {
+			t.Errorf("mask %s: addr %q", m, c.Net[0].Addr)
+		}
+	}
+	_, _, err := Parse("t.json", []byte(`{"cmdline": "a", "net": [{"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.0.2", "mask": 24.5}]}`))
+	if err == nil || !strings.Contains(err.Error(), `/net/0/mask: "mask" must be an integer, not a number`) {
+		t.Errorf("mask 24.5: %v", err)
 	}
 }

@@ -16,7 +16,9 @@
 // (ReadDocument) for rump-cfgcheck, and the tests prove that Parse rejects
 // everything gojsonschema rejects. Errors and warnings are
 // Diagnostics carrying file, line, column and the JSON pointer of the value;
-// they print as "file:line:col: message". A misspelt key gets the nearest
+// they print as "file:line:col: /pointer: message" (DESIGN.md 3.3). A value
+// that a launcher's option set (Config.SetOrigin) is reported by the option
+// instead ("-N: message"). A misspelt key gets the nearest
 // valid one suggested; a key that is a prefix of a real one ("host"), which
 // rumprun kernels silently accept as that key, is an error.
 //

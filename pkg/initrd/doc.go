@@ -41,7 +41,7 @@
 //	err := b.AddPath("rootfs", "")                   // a directory tree at the root
 //	err = b.AddPath("motd.txt", "etc/motd")           // one file, or a tree, at a path
 //	err = b.AddSpec(specFile, "initrd.spec")          // gen_init_cpio lines
-//	err = b.AddList(os.Stdin, "standard input", '\n') // names, as "find | cpio -o" takes them
+//	err = b.AddList(os.Stdin, "<stdin>", '\n')          // names, as "find | cpio -o" takes them
 //	err = b.AddData("json.cfg", cfg, 0o644, "app.json") // bytes from memory
 //	err = b.WriteArchive(out)                         // plain; Options.Gzip compresses
 //

@@ -95,7 +95,7 @@ func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error
 		}
 		name := o.ConfigFile
 		if name == "-" {
-			name = "<stdin>"
+			name = "<stdin>" // as internal/cli.Stdin names it in every tool
 		}
 		c, ws, err := config.Parse(name, data)
 		warnings = append(warnings, ws...)
@@ -241,9 +241,13 @@ func patch(c *config.Config, o Options, k *kernel.Kernel) error {
 		if !replaced {
 			c.Env = append(c.Env, config.EnvVar{Name: name, Value: value})
 		}
+		// Diagnostics about the value name the option, not a place in
+		// the config file, which does not hold it.
+		c.SetOrigin("/env/"+pointerEscape(name), "-e "+name)
 	}
 	if o.Hostname != "" {
 		c.Hostname = o.Hostname
+		c.SetOrigin("/hostname", "-N")
 	}
 
 	programs := []string{filepath.Base(o.Kernel)}
@@ -264,6 +268,7 @@ func patch(c *config.Config, o Options, k *kernel.Kernel) error {
 		}
 		c.Cmdline = ""
 		c.RC = []config.RC{{Bin: bin, Argv: append([]string{}, o.Args...)}}
+		c.SetOrigin("/rc/0/argv", "the arguments after --")
 	case c.Cmdline == "" && c.RC == nil:
 		// Without argv the kernel fails to boot ("no bins"): run every
 		// baked program without arguments.
@@ -272,6 +277,11 @@ func patch(c *config.Config, o Options, k *kernel.Kernel) error {
 		}
 	}
 	return nil
+}
+
+// pointerEscape escapes a key for a JSON pointer (RFC 6901).
+func pointerEscape(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // replaceBlk puts b in place of the entry for the same device, or appends it.

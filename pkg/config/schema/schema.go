@@ -61,7 +61,7 @@ func Check(filename string, data []byte) (*config.Config, []config.Diagnostic, e
 // Validate returns one error Diagnostic per violation of the schema, at the
 // position of the value (or, for a key that is not allowed, of the key) in
 // the source, in source order. The messages are gojsonschema's, prefixed
-// with "JSON Schema:" and the JSON pointer of the value.
+// with "JSON Schema:".
 func (s *Schema) Validate(d *config.Document) []config.Diagnostic {
 	res, err := s.validate(d.Value())
 	if err != nil {
@@ -100,11 +100,8 @@ func (s *Schema) Validate(d *config.Document) []config.Diagnostic {
 				ptr, key = ptr+"/"+pointerEscape(prop), true
 			}
 		}
-		shown := ptr
-		if shown == "" {
-			shown = "/"
-		}
-		diag := d.Error(ptr, key, fmt.Sprintf("JSON Schema: %s: %s", shown, e.Description()))
+		// The pointer is the Diagnostic's: it prints before the message.
+		diag := d.Error(ptr, key, "JSON Schema: "+e.Description())
 		if k := diag.String(); !seen[k] {
 			seen[k] = true
 			ds = append(ds, diag)

@@ -64,7 +64,7 @@ func TestValidateNoPanic(t *testing.T) {
 		t.Fatalf("got %v", ds)
 	}
 	_, _, err := Check("t.json", []byte(`{"rc": [{"bin": "a", "argv": [], "runmode": 1e400}]}`))
-	if err == nil || !strings.Contains(err.Error(), `t.json:1:45: "runmode" must be one of "&", "|", not 1e400`) {
+	if err == nil || !strings.Contains(err.Error(), `t.json:1:45: /rc/0/runmode: "runmode" must be one of "&", "|", not 1e400`) {
 		t.Fatalf("Check: %v", err)
 	}
 }
