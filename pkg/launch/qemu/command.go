@@ -253,18 +253,28 @@ func renderNetdev(n launch.NIC) (string, error) {
 	return strings.Join(append(items, b.Options...), ","), nil
 }
 
-// Shell returns c as one POSIX shell command that does what Run does:
-// temporary files are made with mktemp and removed afterwards, inside a
-// subshell so that pasting it leaves the user's shell as it was.
+// Shell returns c as one POSIX shell command that does what Run does,
+// inside a subshell so that pasting it leaves the user's shell as it was.
+// A file QEMU only reads (the config module) is made with mktemp, opened
+// as file descriptor 3 (4, ...) and removed at once: QEMU reads it as
+// /proc/self/fd/3, a path that needs no escaping whatever TMPDIR holds
+// (commas split -initrd, a space ends its path). A file QEMU writes (the
+// pid file) is made with mktemp and removed afterwards.
 func (c *Command) Shell() string {
 	words := []string{shellquote.Join([]string{c.Path})}
 	temps := map[int]string{}
+	fd := 2
 	for _, t := range c.Temps {
-		temps[t.Arg] = t.Name
+		if t.Name == "pid" {
+			temps[t.Arg] = `"$pid"`
+		} else {
+			fd++
+			temps[t.Arg] = "/proc/self/fd/" + strconv.Itoa(fd)
+		}
 	}
 	for i, a := range c.Args {
-		if name, ok := temps[i]; ok {
-			words = append(words, `"$`+name+`"`)
+		if w, ok := temps[i]; ok {
+			words = append(words, w)
 			continue
 		}
 		words = append(words, shellquote.Quote(a))
@@ -274,21 +284,25 @@ func (c *Command) Shell() string {
 		return run
 	}
 	var steps []string
-	rm := "rm -f"
+	rm := "rm -f --"
 	clear := ""
 	for _, t := range c.Temps {
 		clear += t.Name + "= " // the user's shell may have these set: never remove those files
 	}
+	fd = 2
 	for _, t := range c.Temps {
 		steps = append(steps, t.Name+"=$(mktemp)")
-		if t.Data != nil {
-			steps = append(steps, "printf %s "+shellquote.Quote(string(t.Data))+` >"$`+t.Name+`"`)
+		rm += ` "$` + t.Name + `"` // also when a step before its own rm failed
+		if t.Name == "pid" {
+			continue
 		}
-		rm += ` "$` + t.Name + `"`
+		fd++
+		steps = append(steps, "printf %s "+shellquote.Quote(string(t.Data))+` >"$`+t.Name+`"`,
+			"exec "+strconv.Itoa(fd)+`<"$`+t.Name+`"`, `rm -f -- "$`+t.Name+`"`)
 	}
 	steps = append(steps, run)
 	if c.Background {
-		steps = append(steps, `printf 'qemu:%s\n' "$(cat "$pid")"`)
+		steps = append(steps, `printf 'qemu:%s\n' "$(cat -- "$pid")"`)
 	}
 	return "(" + strings.TrimSuffix(clear, " ") + "; " + strings.Join(steps, " && ") + "; st=$?; " + rm + "; exit $st)"
 }

@@ -231,7 +231,11 @@ func readRecord(t *testing.T, record string) []string {
 
 func TestShell(t *testing.T) {
 	record := fakeQEMU(t)
-	tmp := t.TempDir()
+	// A TMPDIR that QEMU's -initrd would split (a comma) or cut (a space).
+	tmp := filepath.Join(t.TempDir(), "a,b c")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv("TMPDIR", tmp)
 	for _, c := range []struct {
 		name string
@@ -261,6 +265,11 @@ func TestShell(t *testing.T) {
 			if tmpf.Name == "cfg" {
 				// The record has the path, then initrd-path and initrd-content.
 				path := got[tmpf.Arg]
+				// QEMU splits -initrd at single commas and ends a path at
+				// a space: the path must survive that.
+				if p := strings.ReplaceAll(path, ",,", ""); strings.ContainsAny(p, ", ") {
+					t.Errorf("%s: -initrd %q: QEMU would not read it as one file", c.name, path)
+				}
 				want[tmpf.Arg] = path
 				want = append(want[:tmpf.Arg+1], append([]string{"initrd-path:" + path, "initrd-content:" + string(tmpf.Data)}, want[tmpf.Arg+1:]...)...)
 			}
