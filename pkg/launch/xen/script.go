@@ -35,13 +35,14 @@ func (d *Domain) Script(file string, interactive bool) ([]byte, error) {
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "#!/bin/sh\n# rump-launch-xen: start Xen %s domain %s.\nset -u\n", kind, d.Name)
-	fmt.Fprintf(&b, "(umask 077 && mkdir -p %s) || exit 1\n", q(filepath.Dir(file)))
+	// Paths never start with "-" (File), and "--" ends the options all the same.
+	fmt.Fprintf(&b, "(umask 077 && mkdir -p -- %s) || exit 1\n", q(notOption(filepath.Dir(file))))
 	fmt.Fprintf(&b, "cat > %s <<'%s' || exit 1\n%s%s\n", q(file+".tmp"), delim, data, delim)
-	fmt.Fprintf(&b, "mv -f %s %s || exit 1\n", q(file+".tmp"), q(file))
+	fmt.Fprintf(&b, "mv -f -- %s %s || exit 1\n", q(file+".tmp"), q(file))
 
-	fmt.Fprintf(&b, "%s || { rm -f %s; exit 1; }\n", shellquote.Join(calls[0]), q(file))
+	fmt.Fprintf(&b, "%s || { rm -f -- %s; exit 1; }\n", shellquote.Join(calls[0]), q(file))
 	calls = calls[1:]
-	cleanup := fmt.Sprintf("\t%s\n\trm -f %s\n", shellquote.Join([]string{"xl", "destroy", d.Name}), q(file))
+	cleanup := fmt.Sprintf("\t%s\n\trm -f -- %s\n", shellquote.Join([]string{"xl", "destroy", d.Name}), q(file))
 
 	// The steps before the domain runs, guarded together.
 	var guarded []string

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/rumptools/rumptools/pkg/atomicfile"
 )
@@ -26,9 +27,19 @@ func StateDir(dir string) string {
 	return filepath.Join(os.TempDir(), "rump-launch-xen-"+strconv.Itoa(os.Geteuid()))
 }
 
-// File returns the path of the domain's xl file in dir.
+// File returns the path of the domain's xl file in dir. A relative path
+// that would start with "-" gets "./" in front, so that no program (xl,
+// and mkdir, mv and rm in the -n script) reads it as options.
 func (d *Domain) File(dir string) string {
-	return filepath.Join(dir, d.Name+".cfg")
+	return notOption(filepath.Join(dir, d.Name+".cfg"))
+}
+
+// notOption returns path in a form that does not start with "-".
+func notOption(path string) string {
+	if strings.HasPrefix(path, "-") {
+		return "./" + path
+	}
+	return path
 }
 
 // WriteFile writes the domain's xl config to path atomically
