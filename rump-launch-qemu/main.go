@@ -116,6 +116,9 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if qo.LogFile != "" && !qo.Background {
 		return usageErr("--log is for -d (in the foreground the console is standard output)")
 	}
+	if qo.LogFile == "-" {
+		return usageErr("--log -: a guest in the background writes its console to a file, and standard output is not one to keep; for the console on standard output run without -d")
+	}
 	o.Interfaces, o.Disks, o.Env, o.Stdin = ifs, disks, envs, stdin
 	for _, g := range raw {
 		words, err := qemu.SplitArgs(g)

@@ -379,7 +379,7 @@ cat "$LOG"`
 	}
 	// The default log is NAME.log in the current directory.
 	stdout, _, _ := runCLI(t, nil, "-n", "-d", "--accel", "tcg", "-N", "web", k)
-	if !strings.Contains(stdout, "path=web.log") {
+	if !strings.Contains(stdout, "exec 3>>web.log && ") || !strings.Contains(stdout, " -add-fd fd=3,set=3 -chardev file,id=console0,path=/dev/fdset/3 ") {
 		t.Errorf("-n -d: %s", stdout)
 	}
 }

@@ -44,7 +44,16 @@ type Command struct {
 
 	// Background: QEMU daemonizes, writing its PID to the "pid" temp file.
 	Background bool
+	// Log is the console log of a Background run. Run opens it and locks
+	// it (flock), refusing a log that another running guest holds; QEMU
+	// inherits the locked descriptor as fd 3 through -add-fd (LogFD) and
+	// keeps it, and so the lock, for its lifetime.
+	Log string
 }
+
+// LogFD is the descriptor QEMU inherits the console log on: fdset 3 of
+// its -add-fd, opened as /dev/fdset/3 (QEMU truncates it then).
+const LogFD = 3
 
 // Temp is a temporary file a Command needs.
 type Temp struct {
@@ -100,7 +109,9 @@ func Build(p *launch.Plan, o Options) (*Command, error) {
 		if o.LogFile == "" {
 			return nil, errors.New("background run without a console log file")
 		}
-		add("-chardev", "file,id=console0,path="+escape(o.LogFile), "-serial", "chardev:console0")
+		c.Log = o.LogFile
+		fd := strconv.Itoa(LogFD)
+		add("-add-fd", "fd="+fd+",set="+fd, "-chardev", "file,id=console0,path=/dev/fdset/"+fd, "-serial", "chardev:console0")
 	} else {
 		add("-serial", "stdio")
 	}
@@ -264,6 +275,10 @@ func (c *Command) Shell() string {
 	words := []string{shellquote.Join([]string{c.Path})}
 	temps := map[int]string{}
 	fd := 2
+	if c.Log != "" {
+		fd = LogFD
+	}
+	first := fd
 	for _, t := range c.Temps {
 		if t.Name == "pid" {
 			temps[t.Arg] = `"$pid"`
@@ -280,16 +295,24 @@ func (c *Command) Shell() string {
 		words = append(words, shellquote.Quote(a))
 	}
 	run := strings.Join(words, " ")
-	if len(c.Temps) == 0 {
+	if len(c.Temps) == 0 && c.Log == "" {
 		return run
 	}
 	var steps []string
+	if c.Log != "" {
+		// What Run does: open the log, lock it or stop (flock(1), from
+		// util-linux), and hand it to QEMU.
+		log := shellquote.Quote(c.Log)
+		busy := shellquote.Quote("rump-launch-qemu: " + c.Log + ": " + errLogBusy.Error())
+		steps = append(steps, "exec "+strconv.Itoa(LogFD)+">>"+log,
+			"{ flock -n "+strconv.Itoa(LogFD)+" || { printf '%s\\n' "+busy+" >&2; false; }; }")
+	}
 	rm := "rm -f --"
 	clear := ""
 	for _, t := range c.Temps {
 		clear += t.Name + "= " // the user's shell may have these set: never remove those files
 	}
-	fd = 2
+	fd = first
 	for _, t := range c.Temps {
 		steps = append(steps, t.Name+"=$(mktemp)")
 		rm += ` "$` + t.Name + `"` // also when a step before its own rm failed

@@ -83,7 +83,7 @@ func TestBuildVariants(t *testing.T) {
 		t.Errorf("binary %s, name %q", c.Path, c.Args[1])
 	}
 	s := strings.Join(c.Args, " ")
-	if !strings.Contains(s, "-chardev file,id=console0,path=con,,sole.log -serial chardev:console0") || strings.Contains(s, "stdio") ||
+	if !strings.Contains(s, "-add-fd fd=3,set=3 -chardev file,id=console0,path=/dev/fdset/3 -serial chardev:console0") || c.Log != "con,sole.log" || strings.Contains(s, "stdio") ||
 		!strings.HasSuffix(s, "-daemonize -pidfile ") {
 		t.Errorf("background args %q", c.Args)
 	}
@@ -237,6 +237,7 @@ func TestShell(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("TMPDIR", tmp)
+	logDir := t.TempDir()
 	for _, c := range []struct {
 		name string
 		plan func() *launch.Plan
@@ -244,7 +245,7 @@ func TestShell(t *testing.T) {
 	}{
 		{"cmdline", testPlan, Options{Extra: []string{"-device", "x,y=$HOME `id`", "~", "'"}}},
 		{"module", testPlan, Options{ConfigVia: ViaModule}},
-		{"background", testPlan, Options{ConfigVia: ViaModule, Background: true, LogFile: "a b.log"}},
+		{"background", testPlan, Options{ConfigVia: ViaModule, Background: true, LogFile: filepath.Join(logDir, "a b.log")}},
 	} {
 		os.Remove(record)
 		cmd, err := Build(c.plan(), c.o)
@@ -298,7 +299,7 @@ func TestShellLeavesUserFilesAlone(t *testing.T) {
 	bin := filepath.Join(dir, "bin")
 	os.Mkdir(bin, 0o755)
 	os.WriteFile(filepath.Join(bin, "mktemp"), []byte("#!/bin/sh\nexit 1\n"), 0o755)
-	cmd, _ := Build(testPlan(), Options{ConfigVia: ViaModule, Background: true, LogFile: "x"})
+	cmd, _ := Build(testPlan(), Options{ConfigVia: ViaModule, Background: true, LogFile: filepath.Join(dir, "x.log")})
 	script := "cfg=" + victim + "; pid=" + victim + "; PATH=" + bin + ":$PATH; " + cmd.Shell()
 	exec.Command("sh", "-c", script).Run()
 	if _, err := os.Stat(victim); err != nil {

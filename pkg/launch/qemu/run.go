@@ -77,6 +77,13 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 			f.Close()
 		}
 	}()
+	if c.Log != "" { // first, as fd LogFD
+		f, err := openLog(c.Log)
+		if err != nil {
+			return nil, err
+		}
+		inherited = append(inherited, f)
+	}
 	for _, t := range c.Temps {
 		if t.Name == "pid" { // QEMU writes it: it needs a name
 			f, err := os.CreateTemp("", "rump-launch-qemu-*.pid")
