@@ -315,8 +315,8 @@ func (v *volume) describe() []string {
 		}
 		lines := []string{fmt.Sprintf("Root volume: an ext2 file system of %d MiB, read by PV-GRUB (hd0) from %s:", v.size>>20, ec2launch.RootDevicePV)}
 		lines = append(lines, ec2image.Layout(files)...)
-		lines = append(lines, "made with: "+strings.Join(append(v.pv.Env(), append([]string{"mke2fs"}, v.pv.MkfsArgs("STAGING_DIR", "IMAGE")...)...), " "),
-			"then debugfs -w sets every owner to 0:0 and every time to the same instant")
+		lines = append(lines, "made with: "+strings.Join(append(v.pv.Env(), append([]string{"mke2fs"}, v.pv.MkfsArgs("IMAGE")...)...), " "),
+			"then debugfs -w writes the files and sets every owner to 0:0 and every time to the same instant")
 		return lines
 	}
 	lines := []string{fmt.Sprintf("Root volume: a hybrid ISO 9660 image of %d bytes, booted by the BIOS from %s through GRUB:", v.size, ec2launch.RootDeviceHVM)}
@@ -352,27 +352,22 @@ func (v *volume) writeFile(dest string, w io.Writer) error {
 // file first (mke2fs writes files), an ISO streams as it is laid out.
 func (v *volume) open() (io.Reader, int64, func(), error) {
 	if v.pv != nil {
-		dir, err := os.MkdirTemp("", "rump-launch-ec2-")
+		// A work file without a name: nothing is left behind, however the
+		// tool ends.
+		work := atomicfile.NewWork("rump-launch-ec2-")
+		p, err := work.Path("volume.img")
+		if err == nil {
+			err = v.pv.Make(p)
+		}
+		var f *os.File
+		if err == nil {
+			f, err = os.Open(p)
+		}
 		if err != nil {
+			work.Close()
 			return nil, 0, nil, err
 		}
-		cleanup := func() { os.RemoveAll(dir) }
-		p := filepath.Join(dir, "volume.img")
-		// Until the upload starts (its context handles signals), an
-		// interrupting signal removes the directory.
-		release := atomicfile.RemoveOnSignal(dir)
-		err = v.pv.WriteFile(p)
-		release()
-		if err != nil {
-			cleanup()
-			return nil, 0, nil, err
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			cleanup()
-			return nil, 0, nil, err
-		}
-		return f, v.size, func() { f.Close(); cleanup() }, nil
+		return f, v.size, func() { f.Close(); work.Close() }, nil
 	}
 	pr, pw := io.Pipe()
 	go func() {

@@ -468,3 +468,33 @@ func TestSymlinkReplaced(t *testing.T) {
 		}
 	})
 }
+
+// Work files have no name in the temporary directory, and another
+// program writes and reads them by the path Work gives.
+func TestWork(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	w := NewWork("test-")
+	p, err := w.Path("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := w.Path("out"); again != p {
+		t.Errorf("Path gave %s, then %s", p, again)
+	}
+	if out, err := exec.Command("sh", "-c", `printf hello >"$1" && cat "$1"`, "sh", p).CombinedOutput(); err != nil || string(out) != "hello" {
+		t.Fatalf("a program using %s: %v, %q", p, err, out)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "hello" {
+		t.Errorf("read back %q, %v", b, err)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("TMPDIR holds %s", left[0].Name())
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err == nil {
+		t.Errorf("%s still opens after Close", p)
+	}
+}

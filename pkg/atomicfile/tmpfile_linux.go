@@ -22,14 +22,19 @@ var (
 	haveProc bool
 )
 
-// openAnonymous opens an unnamed file in dir. Linking it needs
-// /proc/self/fd (linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH).
-func openAnonymous(dir, name string, perm fs.FileMode) (*os.File, error) {
+// procAvailable reports whether /proc/PID/fd can name open files.
+func procAvailable() bool {
 	procOnce.Do(func() {
 		_, err := os.Stat("/proc/self/fd")
 		haveProc = err == nil
 	})
-	if !haveProc {
+	return haveProc
+}
+
+// openAnonymous opens an unnamed file in dir. Linking it needs
+// /proc/self/fd (linkat with AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH).
+func openAnonymous(dir, name string, perm fs.FileMode) (*os.File, error) {
+	if !procAvailable() {
 		return nil, errUnsupported
 	}
 	var fd int

@@ -12,3 +12,5 @@ func openAnonymous(dir, name string, perm fs.FileMode) (*os.File, error) {
 }
 
 func linkAnonymous(f *os.File, name string) error { return errUnsupported }
+
+func procAvailable() bool { return false }

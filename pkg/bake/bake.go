@@ -243,22 +243,21 @@ func (c Command) Argv(tmp string) []string {
 	return words
 }
 
-// Run performs the bake: the commands in a temporary directory (what they
+// Run performs the bake: the commands on work files (atomicfile.Work; what they
 // print goes to log, less the linker's warnings that every rumprun bake
 // draws; all of it is in the error when one fails), then the stamped kernel written to the output
-// atomically (pkg/atomicfile), or to stdout for "-". On failure, or when
-// SIGINT, SIGTERM or SIGHUP ends the process, nothing is left behind.
+// atomically (pkg/atomicfile), or to stdout for "-". On failure, or
+// whatever ends the process, SIGKILL included, nothing is left behind.
 func (p *Plan) Run(stdout, log io.Writer) error {
-	// The linker needs names, so its files live in a directory of their
-	// own; the output is a copy, so the directory need not be beside it.
-	tmp, err := os.MkdirTemp("", "rump-bake-")
-	if err != nil {
-		return err
-	}
-	defer atomicfile.RemoveOnSignal(tmp)()
-	defer os.RemoveAll(tmp)
+	// The linker needs names: its files are work files reached through
+	// /proc, which have none, so nothing is left even after SIGKILL.
+	work := atomicfile.NewWork("rump-bake-")
+	defer work.Close()
 	for _, c := range p.Commands {
-		argv := c.Argv(tmp)
+		argv, err := c.argvIn(work)
+		if err != nil {
+			return err
+		}
 		cmd := exec.Command(argv[0], argv[1:]...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -270,7 +269,10 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 			return err
 		}
 	}
-	k := filepath.Join(tmp, "kernel")
+	k, err := work.Path("kernel")
+	if err != nil {
+		return err
+	}
 	if p.Output == "-" {
 		if err := stamp(stdout, k, &p.Record); err != nil {
 			return fmt.Errorf("stamping the kernel: %w", err)

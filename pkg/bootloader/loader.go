@@ -142,15 +142,15 @@ func (h Host) grub(m Menu) (*Setup, error) {
 	}
 
 	// grub-mkimage cannot write to a pipe (it syncs its output), so it
-	// writes to a temporary file. Its output depends only on the module
-	// files and the arguments.
-	tmp, err := os.MkdirTemp("", "rump-mkiso-grub")
+	// writes to a work file, which has no name: nothing is left behind
+	// however the tool ends. Its output depends only on the module files
+	// and the arguments.
+	work := atomicfile.NewWork("rump-mkiso-grub")
+	defer work.Close()
+	out, err := work.Path("eltorito.img")
 	if err != nil {
 		return nil, err
 	}
-	defer atomicfile.RemoveOnSignal(tmp)()
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "eltorito.img")
 	args := append([]string{"-O", "i386-pc-eltorito", "-d", dir, "-p", "/boot/grub", "-o", out}, GRUBModules...)
 	cmd := exec.Command(prog, args...)
 	var stderr bytes.Buffer

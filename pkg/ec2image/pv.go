@@ -104,17 +104,18 @@ func (v *PV) size() int64 {
 // ext2fs driver in rumprun both read.
 const blockSize = 4096
 
-// MkfsArgs returns the arguments of the mke2fs command that makes the file
-// system from directory dir into image (which it creates or overwrites).
-// MKE2FS_CONFIG=/dev/null and E2FSPROGS_FAKE_TIME (see Env) make the
-// result independent of the host's mke2fs.conf and the clock.
-func (v *PV) MkfsArgs(dir, image string) []string {
+// MkfsArgs returns the arguments of the mke2fs command that makes the
+// empty file system in image (which it creates or overwrites); debugfs
+// then writes the files (Script). MKE2FS_CONFIG=/dev/null and
+// E2FSPROGS_FAKE_TIME (see Env) make the result independent of the host's
+// mke2fs.conf and the clock.
+func (v *PV) MkfsArgs(image string) []string {
 	uuid := v.uuid()
 	return []string{
 		"-q", "-F", "-t", "ext2", "-b", strconv.Itoa(blockSize), "-I", "128", "-i", "65536", "-m", "0",
 		"-O", "none,filetype,sparse_super", "-L", "rumprun",
 		"-U", uuid, "-E", "root_owner=0:0,hash_seed=" + uuid,
-		"-d", dir, image, strconv.FormatInt(v.size()/1024, 10) + "k",
+		image, strconv.FormatInt(v.size()/1024, 10) + "k",
 	}
 }
 
@@ -143,10 +144,27 @@ var ErrNoMke2fs = errors.New("mke2fs and debugfs not found on PATH (install e2fs
 
 // WriteFile makes the volume image at dest, atomically (pkg/atomicfile):
 // dest appears when complete, and a failure or an interrupting signal
-// leaves neither it nor the staging directory behind.
-// Memory use does not depend on the kernel's size: it is copied with
-// io.Copy into a staging directory that mke2fs reads.
+// leaves nothing behind.
 func (v *PV) WriteFile(dest string) error {
+	out, err := atomicfile.Create(dest, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	// mke2fs and debugfs open the pending file by its /proc name.
+	if err := v.Make(out.Path()); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// Make makes the volume image in the file at image (a path mke2fs may
+// create or overwrite, such as an atomicfile.Work path). The files are
+// copied into work files that have no name (atomicfile.Work), from which
+// debugfs writes them, so that nothing is left behind whatever ends the
+// process, SIGKILL included. Memory use does not depend on the kernel's
+// size: it is copied with io.Copy.
+func (v *PV) Make(image string) error {
 	mkfs, err1 := exec.LookPath("mke2fs")
 	debugfs, err2 := exec.LookPath("debugfs")
 	if err1 != nil || err2 != nil {
@@ -167,49 +185,61 @@ func (v *PV) WriteFile(dest string) error {
 		return fmt.Errorf("the files need about %d MiB, more than the %d MiB file system: ask for a bigger volume", need>>20, v.size()>>20)
 	}
 
-	stage, err := os.MkdirTemp("", "rump-ec2-volume-")
+	work := atomicfile.NewWork("rump-ec2-volume-")
+	defer work.Close()
+	sources := make([]string, len(files))
+	for i, f := range files {
+		if sources[i], err = work.Path("file" + strconv.Itoa(i)); err != nil {
+			return err
+		}
+		if err := copyFile(sources[i], f); err != nil {
+			return err
+		}
+	}
+	script, err := work.Path("debugfs")
 	if err != nil {
 		return err
 	}
-	// Removed on return, or by a terminating signal before that.
-	defer atomicfile.RemoveOnSignal(stage)()
-	defer os.RemoveAll(stage)
-	for _, f := range files {
-		if err := stageFile(stage, f); err != nil {
-			return err
-		}
+	if err := os.WriteFile(script, v.Script(files, sources), 0o600); err != nil {
+		return err
 	}
-	// Modes as mke2fs will copy them, whatever the umask.
-	for _, d := range dirs(files) {
-		if err := os.Chmod(filepath.Join(stage, filepath.FromSlash(d)), 0o755); err != nil {
-			return err
-		}
+	if err := run(v.Env(), mkfs, v.MkfsArgs(image)...); err != nil {
+		return err
 	}
-	for _, f := range files {
-		if err := os.Chmod(filepath.Join(stage, filepath.FromSlash(f.Path)), 0o644); err != nil {
-			return err
-		}
-	}
+	return run(v.Env(), debugfs, "-w", "-f", script, image)
+}
 
-	out, err := atomicfile.Create(dest, 0o644)
-	if err != nil {
-		return err
+// Script returns the debugfs commands that write files (their contents
+// in the host files sources, in order) into the file system, and then set
+// every mode, owner and time to what the same inputs always give.
+func (v *PV) Script(files []File, sources []string) []byte {
+	var b bytes.Buffer
+	for _, d := range dirs(files)[1:] {
+		fmt.Fprintf(&b, "mkdir %s\n", d)
 	}
-	defer out.Abort()
-	// mke2fs and debugfs open the pending file by its /proc name.
-	if err := run(v.Env(), mkfs, v.MkfsArgs(stage, out.Path())...); err != nil {
-		return err
+	for i, f := range files {
+		// debugfs writes a file into the current directory, by base name.
+		fmt.Fprintf(&b, "cd %s\nwrite %s %s\n", path.Dir(f.Path), sources[i], path.Base(f.Path))
 	}
-	// mke2fs -d copies owners and access and change times from the staging
-	// files; set them to what the same inputs always give.
-	script := filepath.Join(stage, ".debugfs")
-	if err := os.WriteFile(script, v.fixups(files), 0o600); err != nil {
-		return err
+	b.WriteString("cd /\n")
+	t := "@" + strconv.FormatInt(v.Time.Unix(), 10)
+	set := func(p, mode string) {
+		fields := []string{"uid 0", "gid 0", "atime " + t, "mtime " + t, "ctime " + t}
+		if mode != "" {
+			fields = append([]string{"mode " + mode}, fields...)
+		}
+		for _, field := range fields {
+			fmt.Fprintf(&b, "set_inode_field %s %s\n", p, field)
+		}
 	}
-	if err := run(v.Env(), debugfs, "-w", "-f", script, out.Path()); err != nil {
-		return err
+	for _, d := range dirs(files) {
+		set(d, "040755")
 	}
-	return out.Commit()
+	set("/lost+found", "") // mke2fs's, 0700
+	for _, f := range files {
+		set(f.Path, "0100644")
+	}
+	return b.Bytes()
 }
 
 // dirs returns every directory that holds a file, parents first.
@@ -227,35 +257,17 @@ func dirs(files []File) []string {
 	return out
 }
 
-func (v *PV) fixups(files []File) []byte {
-	var b bytes.Buffer
-	t := "@" + strconv.FormatInt(v.Time.Unix(), 10)
-	paths := append(dirs(files), "/lost+found")
-	for _, f := range files {
-		paths = append(paths, f.Path)
-	}
-	for _, p := range paths {
-		for _, field := range []string{"uid 0", "gid 0", "atime " + t, "mtime " + t, "ctime " + t} {
-			fmt.Fprintf(&b, "set_inode_field %s %s\n", p, field)
-		}
-	}
-	return b.Bytes()
-}
-
-func stageFile(stage string, f File) error {
-	dst := filepath.Join(stage, filepath.FromSlash(f.Path))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
+// copyFile fills the work file at dst with f's content.
+func copyFile(dst string, f File) error {
 	if f.Source == "" {
-		return os.WriteFile(dst, f.Data, 0o644)
+		return os.WriteFile(dst, f.Data, 0o600)
 	}
 	in, err := os.Open(f.Source)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
 		return err
 	}
@@ -280,7 +292,10 @@ func run(env []string, prog string, args ...string) error {
 		return fmt.Errorf("%s: %v\n%s", filepath.Base(prog), err, bytes.TrimSpace(out))
 	}
 	for _, line := range strings.Split(string(out), "\n") {
-		if strings.HasPrefix(line, "set_inode_field:") || strings.Contains(line, "File not found") {
+		cmd, _, _ := strings.Cut(line, ":")
+		switch {
+		case cmd == "set_inode_field", cmd == "mkdir", cmd == "cd", cmd == "write", cmd == "do_write_internal",
+			strings.Contains(line, "File not found"):
 			return fmt.Errorf("%s: %s", filepath.Base(prog), line)
 		}
 	}
