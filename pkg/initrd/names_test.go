@@ -108,6 +108,7 @@ func TestReadFileLastEntryDecides(t *testing.T) {
 		{"replaced again", rawArchive(raw("json.cfg", TypeLink|0o777, "etc", 1), cfg("c")), "c"},
 		{"hard link", rawArchive(raw("json.cfg", TypeReg|0o644, "", 2), raw("other", TypeReg|0o644, "evil", 2)),
 			`initrd: entry 1 "json.cfg": /json.cfg is a hard link (2 links), whose data may be stored with another name: store it as a file of its own`},
+		{"hard link replaced", rawArchive(raw("json.cfg", TypeReg|0o644, "", 2), raw("other", TypeReg|0o644, "x", 2), cfg("c")), "c"},
 		{"below a link", rawArchive(cfg("a"), raw("x", TypeLink|0o777, ".", 1), raw("x/json.cfg", TypeReg|0o644, "evil", 1)),
 			`initrd: entry 3 "x/json.cfg" lies below /x, a symbolic link (entry 2): readers never follow links of the archive`},
 	} {

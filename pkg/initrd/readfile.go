@@ -20,9 +20,8 @@ func ReadFile(r io.Reader, name string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var found []byte
-	var last *Header // the last entry at want, and its number
-	lastN := 0
+	var found []byte          // the last entry at want, read
+	var bad error             // or why it cannot be read
 	links := map[string]int{} // symbolic links of the archive -> their entry
 	for {
 		h, err := ir.Next()
@@ -44,25 +43,27 @@ func ReadFile(r io.Reader, name string, max int64) ([]byte, error) {
 		if p != want {
 			continue
 		}
-		hc := *h
-		last, lastN, found = &hc, ir.n, nil
+		// This entry replaces any earlier one; what is wrong with it is an
+		// error unless a later one replaces it in turn.
+		found, bad = nil, nil
 		switch {
 		case h.Type() != TypeReg:
-			continue // an error unless a later entry replaces it
+			bad = fmt.Errorf("initrd: entry %d %q: %s is a %s, not a regular file", ir.n, h.Name, want, typeName(h.Mode))
 		case h.Links > 1:
-			return nil, fmt.Errorf("initrd: entry %d %q: %s is a hard link (%d links), whose data may be stored with another name: store it as a file of its own", ir.n, h.Name, want, h.Links)
+			bad = fmt.Errorf("initrd: entry %d %q: %s is a hard link (%d links), whose data may be stored with another name: store it as a file of its own", ir.n, h.Name, want, h.Links)
 		case h.Size > max:
-			return nil, fmt.Errorf("initrd: %s is %d bytes, over the limit of %d", name, h.Size, max)
-		}
-		if found, err = io.ReadAll(ir); err != nil {
-			return nil, err
+			bad = fmt.Errorf("initrd: %s is %d bytes, over the limit of %d", name, h.Size, max)
+		default:
+			if found, err = io.ReadAll(ir); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if last == nil {
+	if bad != nil {
+		return nil, bad
+	}
+	if found == nil {
 		return nil, fmt.Errorf("initrd: no %s in the archive: %w", want, fs.ErrNotExist)
-	}
-	if last.Type() != TypeReg {
-		return nil, fmt.Errorf("initrd: entry %d %q: %s is a %s, not a regular file", lastN, last.Name, want, typeName(last.Mode))
 	}
 	return found, nil
 }

@@ -327,5 +327,8 @@ func (c *Command) Shell() string {
 	if c.Background {
 		steps = append(steps, `printf 'qemu:%s\n' "$(cat -- "$pid")"`)
 	}
-	return "(" + strings.TrimSuffix(clear, " ") + "; " + strings.Join(steps, " && ") + "; st=$?; " + rm + "; exit $st)"
+	if clear != "" {
+		clear = strings.TrimSuffix(clear, " ") + "; "
+	}
+	return "(" + clear + strings.Join(steps, " && ") + "; st=$?; " + rm + "; exit $st)"
 }
