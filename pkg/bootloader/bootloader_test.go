@@ -125,7 +125,7 @@ func TestSyslinuxSetup(t *testing.T) {
 		t.Errorf("entries %q, want %q", names, want)
 	}
 	cfg := string(content(t, s.Entries[4]))
-	if cfg != "SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT rumprun\nLABEL rumprun\n\tKERNEL mboot.c32\n\tAPPEND /boot/kernel --- /boot/initrd\n" {
+	if cfg != "SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT rumprun\nLABEL rumprun\n\tKERNEL mboot.c32\n\tAPPEND -aout /boot/kernel --- /boot/initrd\n" {
 		t.Errorf("isolinux.cfg:\n%s", cfg)
 	}
 	if s.Boot.Image != bootloader.ISOLINUXBin || s.Boot.Hybrid != iso9660.HybridISOLINUX || len(s.Boot.MBR) != 432 || !s.Boot.InfoTable {

@@ -173,10 +173,20 @@ func (h Host) grub(m Menu) (*Setup, error) {
 
 // syslinuxConfig boots m at once with mboot.c32, on the serial console and
 // the screen.
+//
+// -aout makes mboot.c32 load a kernel whose multiboot header carries load
+// addresses (the a.out kludge, as every rumprun hw kernel's does) from
+// those addresses, as GRUB 2 and QEMU do, instead of through its ELF
+// loader. That loader also copies every non-allocated section above the
+// kernel for the multiboot symbol table, and with an unstripped rumprun
+// kernel (21 MB, mostly DWARF) it ends in "mboot.c32: boot failed". What
+// a rumprun kernel's header spans is its ELF load segments as they lie in
+// the file; kernels without load addresses in their header still go
+// through the ELF loader.
 func syslinuxConfig(m Menu) []byte {
 	var b strings.Builder
 	b.WriteString("SERIAL 0 115200\nPROMPT 0\nTIMEOUT 0\nDEFAULT rumprun\n")
-	b.WriteString("LABEL rumprun\n\tKERNEL mboot.c32\n\tAPPEND " + m.Kernel)
+	b.WriteString("LABEL rumprun\n\tKERNEL mboot.c32\n\tAPPEND -aout " + m.Kernel)
 	for _, mod := range m.Modules {
 		b.WriteString(" --- " + mod)
 	}
