@@ -38,6 +38,7 @@ func TestCLI(t *testing.T) {
 	dialect := write(t, dir, "old.cfg", "{,\n\t\"env\": \"A=B\",\n\t\"cmdline\": \"app\",\n},\n")
 	bad := write(t, dir, "bad.json", "{\n  \"hostnme\": \"x\"\n}\n")
 	escape := write(t, dir, "esc.json", `{"cmdline": "say \"hi\""}`)
+	xenif := write(t, dir, "xenif.json", `{"cmdline": "app", "net": {"if": "xenif0", "type": "inet", "method": "dhcp"}}`)
 
 	for _, tc := range []struct {
 		name   string
@@ -65,6 +66,12 @@ func TestCLI(t *testing.T) {
 		{"target-table", "", []string{"-t", "qemu", "-v", good}, 0,
 			good + " on qemu:\n  blk     (absent)  every disk the launcher attaches mounted at /mnt/<device>\n  /net/0  vioif0    virtio-net PCI device number 0 (-device virtio-net-pci, in slot order)\n  wire    72 bytes\n", ""},
 		{"table-to-stderr-with-p", "", []string{"-t", "qemu", "-v", "-w", good}, 0, `{"cmdline":"app -v","net":{"if":"vioif0","type":"inet","method":"dhcp"}}` + "\n", "  wire    72 bytes"},
+		{"xenif-without-cloner", "", []string{"-t", "xen", "-v", xenif}, 0,
+			xenif + " on xen:\n  blk     (absent)  every disk the launcher attaches mounted at /mnt/<device>\n" +
+				"  /net/0  xenif0    vif number 0 (vif = [...] in the xl config); created through a cloner (the launchers add \"cloner\": true)\n  wire    69 bytes\n", ""},
+		{"xenif-without-cloner-ec2", "", []string{"-t", "ec2", "-v", xenif}, 0,
+			xenif + " on ec2:\n  blk     (absent)  every disk the launcher attaches mounted at /mnt/<device>\n" +
+				"  /net/0  xenif0    the instance's primary network interface; created through a cloner (the launchers add \"cloner\": true)\n  wire    69 bytes\n", ""},
 		{"missing-file", "", []string{filepath.Join(dir, "nope.json")}, 1, "", "rump-cfgcheck: open " + filepath.Join(dir, "nope.json")},
 		{"bad-target", "", []string{"-t", "kvm", good}, 2, "", `rump-cfgcheck: -t: unknown target "kvm"`},
 		{"p-and-w", "", []string{"-p", "-w", good}, 2, "", "rump-cfgcheck: -p and -w cannot be used together"},

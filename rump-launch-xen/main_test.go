@@ -504,3 +504,37 @@ func TestToolstackMissing(t *testing.T) {
 		t.Errorf("state directory holds %v", entries)
 	}
 }
+
+// A config naming xenifN without "cloner" launches: the launcher supplies
+// "cloner" in the wire form (rumprun creates Xen interfaces through a
+// cloner), as the old rumprun xen did.
+func TestClonerSupplied(t *testing.T) {
+	f := setup(t)
+	cfg := filepath.Join(f.dir, "net.json")
+	os.WriteFile(cfg, []byte(`{"net": [{"if": "xenif0", "type": "inet", "method": "dhcp"},
+		{"if": "xenif1", "type": "inet", "method": "static", "addr": "10.0.0.2/24"}]}`), 0o644)
+	r := start(t, "", "-s", f.state, "-c", cfg, f.pv)
+	if r.code != 0 || strings.Contains(r.stderr, "cloner") {
+		t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+	calls := f.ts.Calls()
+	if len(calls) != 4 || calls[2][0] != "xenstore-write" {
+		t.Fatalf("calls:\n%s", show(calls))
+	}
+	got := unsanitise(calls[2][2])
+	want := `{"rc":[{"bin":"httpd","argv":[]}],` +
+		`"net":{"if":"xenif0","cloner":"true","type":"inet","method":"dhcp"},` +
+		`"net":{"if":"xenif1","cloner":"true","type":"inet","method":"static","addr":"10.0.0.2","mask":"24"}}`
+	if got != want {
+		t.Errorf("xenstore value\n%s\nwant\n%s", got, want)
+	}
+	if vifs := xltest.Read(t, filepath.Join(f.state, "httpd.cfg"), "vif")["vif"].List; len(vifs) != 2 {
+		t.Errorf("vifs %v, want two", vifs)
+	}
+
+	// -n shows the same wire form.
+	r = start(t, "", "-n", "-s", f.state, "-c", cfg, f.pv)
+	if r.code != 0 || !strings.Contains(r.stdout, `"cloner":"true","type":"inet","method":"dhcp"`) {
+		t.Errorf("-n: exit %d, stdout:\n%s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}

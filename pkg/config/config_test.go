@@ -164,6 +164,15 @@ func TestWithDefaults(t *testing.T) {
 	if len(own.Net) != 1 || own.Net[0].If != "vioif1" {
 		t.Errorf("present net overridden: %+v", own.Net)
 	}
+	// Every Xen interface gets "cloner", given or not (false is the same
+	// as absent, as in the canonical form); no other interface does.
+	given := mustParse(t, `{"cmdline": "a", "net": [{"if": "xenif0", "type": "inet", "method": "dhcp"}, {"if": "xenif1", "cloner": false, "type": "inet", "method": "dhcp"}, {"if": "vioif0", "type": "inet", "method": "dhcp"}]}`)
+	if w, _ := given.WithDefaults(nil, nil).Wire(); string(w) != `{"cmdline":"a","net":{"if":"xenif0","cloner":"true","type":"inet","method":"dhcp"},"net":{"if":"xenif1","cloner":"true","type":"inet","method":"dhcp"},"net":{"if":"vioif0","type":"inet","method":"dhcp"}}` {
+		t.Errorf("xenif without cloner: %s", w)
+	}
+	if given.Net[0].Cloner {
+		t.Error("WithDefaults modified its receiver's net")
+	}
 	if none := c.WithDefaults(nil, nil); none.Net != nil || none.Blk != nil {
 		t.Errorf("no devices: %+v", none)
 	}
@@ -194,8 +203,8 @@ func TestCheckTarget(t *testing.T) {
 		{"qemu-names-on-xen", qemuNet, Xen, nil, []string{
 			`1:32: /net/0/if: interface "vioif0" does not exist on Xen PV: use xenifN`,
 			`1:110: /blk/0/path: device "/dev/ld0a" does not exist on Xen PV: Xen PV disks are etfs devices`}},
-		{"xenif-without-cloner", `{"cmdline": "a", "net": {"if": "xenif0", "type": "inet", "method": "dhcp"}}`, Xen, nil, []string{
-			`1:32: /net/0/if: xenif0 needs "cloner": true`}},
+		{"xenif-without-cloner", `{"cmdline": "a", "net": {"if": "xenif0", "type": "inet", "method": "dhcp"}}`, Xen, nil, nil},
+		{"xenif-without-cloner-ec2", `{"cmdline": "a", "net": {"if": "xenif0", "type": "inet", "method": "dhcp"}}`, EC2, nil, nil},
 		{"cloner-on-vioif", `{"cmdline": "a", "net": {"if": "vioif0", "cloner": true, "type": "inet", "method": "dhcp"}}`, QEMU, nil, []string{
 			`1:42: /net/0/cloner: vioif0 is not a cloning interface`}},
 		{"ec2-only-xenif0", `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}, {"if": "xenif1", "cloner": true, "type": "inet", "method": "dhcp"}]}`, EC2, nil, []string{

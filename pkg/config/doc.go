@@ -31,13 +31,15 @@
 //     kernels do not decode escapes;
 //   - WithDefaults: the effective config for the NICs and disks a launcher
 //     attaches (DHCP on each NIC, each disk mounted at /mnt/<device>), applied
-//     only when "net" or "blk" is absent. A nil Net or Blk means absent; a
-//     non-nil empty slice means explicitly none.
+//     only when "net" or "blk" is absent, and "cloner" on every Xen
+//     interface. A nil Net or Blk means absent; a non-nil empty slice means
+//     explicitly none.
 //
 // CheckTarget checks a config against a target (qemu, xen, ec2, iso) and
 // optionally a kernel inspected by pkg/kernel: device names that exist
-// there, cloner for Xen interfaces, drivers present in the bake record, the
-// number of rc entries, and the wire size limit (WireLimitHW and friends).
+// there, cloner on no interface but Xen's, drivers present in the bake
+// record, the number of rc entries, and the wire size limit (WireLimitHW
+// and friends).
 // HostMap explains what provides each configured device on a target.
 //
 // Load reads config text, or the /json.cfg of an initrd, from a reader with

@@ -19,17 +19,24 @@ const (
 )
 
 // WithDefaults returns the effective config a launcher sends: when c has no
-// "net", DHCP (IPv4) on every NIC in nics (with cloner for Xen's xenifN);
-// when c has no "blk", every disk in disks mounted at /mnt/<device> as an
-// FFS/ext2/ISO image ("fstype": "blk") unless the disk names its own
-// mountpoint or fstype. A present "net" or "blk", even empty, is kept as it
-// is. c itself is not modified.
+// "net", DHCP (IPv4) on every NIC in nics; when c has no "blk", every disk
+// in disks mounted at /mnt/<device> as an FFS/ext2/ISO image ("fstype":
+// "blk") unless the disk names its own mountpoint or fstype. A present
+// "net" or "blk", even empty, is kept as it is, except that every Xen
+// interface (xenifN) gets "cloner": rumprun creates those through a
+// cloner, none can exist without it, and users need not know. c itself is
+// not modified.
 func (c *Config) WithDefaults(nics []string, disks []Blk) *Config {
 	n := c.Clone()
 	if c.Net == nil && len(nics) > 0 {
 		n.Net = []Net{}
 		for _, ifname := range nics {
-			n.Net = append(n.Net, Net{If: ifname, Cloner: strings.HasPrefix(ifname, "xenif"), Type: "inet", Method: "dhcp"})
+			n.Net = append(n.Net, Net{If: ifname, Type: "inet", Method: "dhcp"})
+		}
+	}
+	for i := range n.Net {
+		if isXenIf(n.Net[i].If) {
+			n.Net[i].Cloner = true
 		}
 	}
 	if c.Blk == nil && len(disks) > 0 {
@@ -156,9 +163,6 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 			errf(p+"/if", false, "interface %q does not exist on %s: use %s", n.If, r.name, r.ifHelp)
 			continue
 		}
-		if m[1] == "xenif" && !n.Cloner {
-			errf(p+"/if", false, "%s needs \"cloner\": true (Xen interfaces are created before use)", n.If)
-		}
 		if m[1] != "xenif" && n.Cloner {
 			errf(p+"/cloner", true, "%s is not a cloning interface: remove \"cloner\" (the kernel would fail to create it)", n.If)
 		}
@@ -278,11 +282,11 @@ func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
 		case target == QEMU && g[1] == "wm":
 			m.Host = "e1000 PCI device number " + g[2] + " (-device e1000, in slot order)"
 		case target == Xen && g[1] == "xenif":
-			m.Host = "vif number " + g[2] + " (vif = [...] in the xl config)"
+			m.Host = "vif number " + g[2] + " (vif = [...] in the xl config)" + clonerNote(n)
 		case target == Xen:
 			m.Host = "vif number " + g[2] + " with model=e1000 (HVM)"
 		case target == EC2:
-			m.Host = "the instance's primary network interface"
+			m.Host = "the instance's primary network interface" + clonerNote(n)
 		default:
 			m.Host = "the machine's " + g[1] + " NIC number " + g[2]
 		}
@@ -323,4 +327,19 @@ func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
 		out = append(out, m)
 	}
 	return out
+}
+
+// isXenIf reports whether name is a Xen PV interface, xenifN.
+func isXenIf(name string) bool {
+	m := splitUnit(name)
+	return m != nil && m[1] == "xenif"
+}
+
+// clonerNote says that the launchers supply "cloner" for a Xen interface
+// whose config leaves it out.
+func clonerNote(n Net) string {
+	if n.Cloner {
+		return ""
+	}
+	return "; created through a cloner (the launchers add \"cloner\": true)"
 }
