@@ -70,7 +70,16 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 			os.Remove(t)
 		}
 	}()
-	pidFile := ""
+	// The pid file stays open here: QEMU writes its pid into it before it
+	// daemonizes and removes it when it exits, which a short guest does
+	// before the launcher gets to read it. Read through this descriptor,
+	// the pid is there either way.
+	var pidFile *os.File
+	defer func() {
+		if pidFile != nil {
+			pidFile.Close()
+		}
+	}()
 	var inherited []*os.File
 	defer func() {
 		for _, f := range inherited {
@@ -90,9 +99,8 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 			if err != nil {
 				return nil, err
 			}
-			f.Close()
 			temps = append(temps, f.Name())
-			args[t.Arg], pidFile = f.Name(), f.Name()
+			args[t.Arg], pidFile = f.Name(), f
 			continue
 		}
 		// A file QEMU only reads has no name at all: QEMU inherits it and
@@ -121,7 +129,10 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 			}
 			return nil, err
 		}
-		b, err := os.ReadFile(pidFile)
+		if pidFile == nil {
+			return nil, errors.New("no pid file for QEMU in the background")
+		}
+		b, err := io.ReadAll(io.NewSectionReader(pidFile, 0, 64))
 		if err != nil {
 			return nil, fmt.Errorf("reading QEMU's pid file: %v", err)
 		}

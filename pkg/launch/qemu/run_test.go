@@ -209,6 +209,39 @@ done
 	}
 }
 
+// A guest that ends before the launcher reads the pid file: QEMU removes
+// its pid file when it exits, so the fake writes its pid and removes the
+// file, as a daemonized QEMU whose guest already finished does, before
+// its parent exits. The guest ran: -d reports its pid, not a failure.
+func TestRunBackgroundGuestAlreadyGone(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	fake := script(t, `prev=
+for a in "$@"; do
+	[ "$prev" = -pidfile ] && { echo 4242 >"$a" && rm "$a" || exit 3; }
+	prev=$a
+done
+`)
+	c := &Command{Path: fake, Args: []string{"-daemonize", "-pidfile", ""}, Background: true, Temps: []Temp{{Name: "pid", Arg: 2}}}
+	var stderr syncBuffer
+	res, err := Run(c, &syncBuffer{}, &stderr)
+	if err != nil {
+		t.Fatalf("%v (%s)", err, stderr.String())
+	}
+	if res.PID != 4242 {
+		t.Errorf("PID %d, want 4242", res.PID)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	// A QEMU that daemonized without writing its pid is an error.
+	silent := script(t, "exit 0")
+	if _, err := Run(&Command{Path: silent, Args: []string{"-daemonize", "-pidfile", ""}, Background: true, Temps: []Temp{{Name: "pid", Arg: 2}}},
+		&syncBuffer{}, &syncBuffer{}); err == nil || !strings.Contains(err.Error(), `pid file holds "", not a process id`) {
+		t.Errorf("no pid written: %v", err)
+	}
+}
+
 func TestStderrFilter(t *testing.T) {
 	var out bytes.Buffer
 	f := &stderrFilter{w: &out}
