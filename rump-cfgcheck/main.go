@@ -23,7 +23,7 @@ checked through its /json.cfg). No file, or -, reads standard input.
 Silent and exit 0 when valid; warnings and errors go to standard error as
 file:line:col: message.
 
-  -t target   also check for a target: qemu, xen, ec2 or iso
+  -t target   also check for a target: qemu, xen, ec2, gce or iso
   -k kernel   also check against a kernel's bake record (drivers, programs);
               without -t the target follows the kernel (hw: qemu, xen: xen)
   -p          print the canonical form to standard output

@@ -62,11 +62,12 @@ const (
 	QEMU Target = "qemu" // QEMU/KVM, hw kernels
 	Xen  Target = "xen"  // Xen PV (or HVM for an hw kernel)
 	EC2  Target = "ec2"  // Amazon EC2 PV
+	GCE  Target = "gce"  // Google Compute Engine, hw kernels
 	ISO  Target = "iso"  // bootable ISO, bare metal or any hypervisor
 )
 
 // Targets lists the targets CheckTarget knows.
-var Targets = []Target{QEMU, Xen, EC2, ISO}
+var Targets = []Target{QEMU, Xen, EC2, GCE, ISO}
 
 // ParseTarget returns the Target named s.
 func ParseTarget(s string) (Target, error) {
@@ -75,7 +76,7 @@ func ParseTarget(s string) (Target, error) {
 			return t, nil
 		}
 	}
-	return "", fmt.Errorf("unknown target %q (want qemu, xen, ec2 or iso)", s)
+	return "", fmt.Errorf("unknown target %q (want qemu, xen, ec2, gce or iso)", s)
 }
 
 // Diagnostic is an error or warning about a config, located in its source.

@@ -227,6 +227,18 @@ func TestCheckTarget(t *testing.T) {
 		{"ec2-hvm-no-devices", `{"cmdline": "a", "net": {"if": "wm0", "type": "inet", "method": "dhcp"}, "blk": {"source": "dev", "path": "/dev/ld0a"}}`, EC2, hw, []string{
 			`1:32: /net/0/if: interface "wm0" does not exist on EC2 HVM: use no interface`,
 			`1:107: /blk/0/path: device "/dev/ld0a" does not exist on EC2 HVM: hw kernels have no driver`}},
+		{"gce-vioif0", `{"cmdline": "a", "net": {"if": "vioif0", "type": "inet", "method": "dhcp"}}`, GCE, hw, nil},
+		{"gce-names", `{"cmdline": "a", "net": [{"if": "xenif0", "cloner": true, "type": "inet", "method": "dhcp"}, {"if": "wm0", "type": "inet", "method": "dhcp"}, {"if": "vioif1", "type": "inet", "method": "dhcp"}]}`, GCE, nil, []string{
+			`1:33: /net/0/if: interface "xenif0" does not exist on GCE: use vioif0 (the instance's virtio-net NIC)`,
+			`1:101: /net/1/if: interface "wm0" does not exist on GCE: use vioif0`,
+			`1:150: /net/2/if: interface "vioif1" does not exist on GCE: use vioif0`}},
+		{"gce-no-disks", `{"cmdline": "a", "blk": [{"source": "dev", "path": "/dev/ld0a"}, {"source": "etfs", "path": "sda1"}, {"source": "dev", "path": "virtual", "fstype": "kernfs", "mountpoint": "/kern"}]}`, GCE, hw, []string{
+			`1:52: /blk/0/path: device "/dev/ld0a" does not exist on GCE: no disk is attached on GCE`,
+			`1:77: /blk/1/source: etfs exists only on Xen; GCE attaches no disk`}},
+		{"pv-kernel-on-gce", `{"cmdline": "a"}`, GCE, pv, []string{
+			`1:1: the kernel is a Xen PV kernel; it cannot run on GCE`}},
+		{"gce-wire-limit", `{"cmdline": "` + strings.Repeat("x", 4082) + `"}`, GCE, hw, []string{
+			`1:1: wire form is 4096 bytes, over the 4095-byte limit of the config module of the boot image`}},
 		{"hw-wire-limit", `{"cmdline": "` + strings.Repeat("x", 4082) + `"}`, QEMU, nil, []string{
 			`1:1: wire form is 4096 bytes, over the 4095-byte limit`}},
 		{"hw-wire-at-limit", `{"cmdline": "` + strings.Repeat("x", 4081) + `"}`, ISO, nil, nil},
@@ -281,6 +293,11 @@ func TestHostMap(t *testing.T) {
 	x := c.HostMap(Xen, nil)
 	if !strings.HasPrefix(x[0].Host, "none: Xen PV names interfaces xenifN") {
 		t.Errorf("vioif0 on Xen: %+v", x[0])
+	}
+	g := c.HostMap(GCE, nil)
+	if g[0].Host != "the instance's network interface (nicType VIRTIO_NET, default network)" ||
+		!strings.HasPrefix(g[1].Host, "none: GCE names interfaces vioif0") || !strings.HasPrefix(g[2].Host, "none: no disk is attached on GCE") {
+		t.Errorf("GCE: %+v", g)
 	}
 }
 

@@ -77,7 +77,7 @@ type targetRules struct {
 	name     string
 	ifs      []string // interface name prefixes a launcher can attach
 	ifHelp   string
-	onlyIf0  bool     // EC2: only the primary interface
+	onlyIf0  bool     // EC2, GCE: unit 0 only (the one interface the instance has)
 	devs     []string // /dev/ disk prefixes
 	devHelp  string
 	etfs     func(string) bool // etfs device names; nil when the target has none
@@ -120,6 +120,14 @@ func rulesFor(t Target, k *kernel.Kernel) (targetRules, error) {
 			devHelp: "EC2 disks are etfs devices: \"source\": \"etfs\", \"path\": \"sda1\"",
 			etfs:    isEC2Disk, etfsHelp: "sdXN, e.g. sda1 (the root volume)",
 			limit: WireLimitRootfsFS, limitWhy: "/json.cfg read through _RUMPRUN_ROOTFSCFG="}, nil
+	case GCE:
+		// Compute Engine boots the image under SeaBIOS on KVM and gives the
+		// instance one virtio-net NIC on the default network; no disk is
+		// attached (the config is a module of the boot image).
+		return targetRules{name: "GCE", ifs: []string{"vioif"}, onlyIf0: true, ifHelp: "vioif0 (the instance's virtio-net NIC)",
+			devHelp:  "no disk is attached on GCE (the kernel runs from its image); bake files into the kernel, or give an initrd/1 kernel an initrd",
+			etfsHelp: "etfs exists only on Xen; GCE attaches no disk",
+			limit:    WireLimitHW, limitWhy: "the config module of the boot image"}, nil
 	case ISO:
 		return targetRules{name: "ISO", ifs: []string{"vioif", "wm", "re", "pcn"}, ifHelp: "vioifN, wmN, reN or pcnN (the machine's NICs)",
 			devs: []string{"ld", "sd", "cd", "wd"}, devHelp: "/dev/ldNa, /dev/sdNa, /dev/cdNa or /dev/wdNa",
@@ -287,6 +295,8 @@ func (c *Config) HostMap(target Target, k *kernel.Kernel) []Mapping {
 			m.Host = "vif number " + g[2] + " with model=e1000 (HVM)"
 		case target == EC2:
 			m.Host = "the instance's primary network interface" + clonerNote(n)
+		case target == GCE:
+			m.Host = "the instance's network interface (nicType VIRTIO_NET, default network)"
 		default:
 			m.Host = "the machine's " + g[1] + " NIC number " + g[2]
 		}
