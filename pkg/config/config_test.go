@@ -272,6 +272,25 @@ func TestCheckTarget(t *testing.T) {
 	}
 }
 
+func TestHasDriver(t *testing.T) {
+	for _, c := range []struct {
+		k    *kernel.Kernel
+		want bool
+	}{
+		{nil, true},
+		{&kernel.Kernel{}, true},
+		{&kernel.Kernel{Bake: &kernel.BakeRecord{Config: "hw_generic"}}, true},
+		{&kernel.Kernel{Bake: &kernel.BakeRecord{Config: "hw_virtio"}}, true},
+		{&kernel.Kernel{Bake: &kernel.BakeRecord{Config: "xen_pv"}}, false},
+		{&kernel.Kernel{Bake: &kernel.BakeRecord{Config: "custom", Components: []string{"rumpdev_pci_if_wm"}}}, false},
+		{&kernel.Kernel{Bake: &kernel.BakeRecord{Config: "custom", Components: []string{"rumpdev_pci_virtio_if_vioif"}}}, true},
+	} {
+		if got := HasDriver(c.k, "vioif"); got != c.want {
+			t.Errorf("%+v: HasDriver vioif = %v", c.k, got)
+		}
+	}
+}
+
 func TestHostMap(t *testing.T) {
 	c := mustParse(t, `{"cmdline": "a", "net": [{"if": "vioif0", "type": "inet", "method": "dhcp"}, {"if": "wm1", "type": "inet", "method": "dhcp"}],
 		"blk": [{"source": "dev", "path": "/dev/ld1a", "fstype": "blk", "mountpoint": "/d"}, {"source": "dev", "path": "virtual", "fstype": "kernfs", "mountpoint": "/kern"}]}`)

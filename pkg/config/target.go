@@ -229,6 +229,14 @@ func (c *Config) CheckTarget(target Target, k *kernel.Kernel) []Diagnostic {
 	return ds
 }
 
+// HasDriver reports whether kernel k may drive devices named with prefix
+// ("vioif", "wm", "ld", ...), judged from its bake record as CheckTarget
+// judges it: true when k is nil or carries no record. A launcher uses it
+// to decide whether to configure an interface the machine always has.
+func HasDriver(k *kernel.Kernel, prefix string) bool {
+	return missingDriver(k, prefix, prefix) == ""
+}
+
 // missingDriver explains a device the kernel has no driver for, judged from
 // its bake record; it says nothing when the kernel carries no record.
 func missingDriver(k *kernel.Kernel, prefix, name string) string {
