@@ -1,7 +1,9 @@
 package man
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -23,10 +25,10 @@ import (
 )
 
 // TestLaunchersShareOptions runs rump-launch-qemu, rump-launch-xen,
-// rump-launch-ec2 and rump-mkiso with the options they share and checks
+// rump-launch-ec2, rump-launch-gce and rump-mkiso with the options they share and checks
 // that each gives them the same meaning, in what it would hand the guest:
 //   - -N sets the hostname in the config, and the machine name (QEMU's
-//     -name, the Xen domain, the EC2 image name, the ISO's label) defaults
+//     -name, the Xen domain, the EC2 and GCE image names, the ISO's label) defaults
 //     to it; --name sets the machine name alone; without either the machine
 //     name is the kernel's file name without extension;
 //   - -c - reads the config from standard input;
@@ -44,7 +46,7 @@ func TestLaunchersShareOptions(t *testing.T) {
 	for _, c := range []struct {
 		opts       []string
 		host, name string
-		images     bool // also check rump-launch-ec2 and rump-mkiso (slower: GRUB)
+		images     bool // also check rump-launch-ec2, rump-launch-gce and rump-mkiso (slower: GRUB)
 	}{
 		{nil, "", "app", false},
 		{[]string{"-N", "web"}, "web", "web", true},
@@ -102,6 +104,13 @@ func TestLaunchersShareOptions(t *testing.T) {
 		_, wire := isoConfig(t, runLauncher(t, filepath.Join(bins, "rump-launch-ec2"), dir, stdin, append([]string{"-o", "-"}, args...)...))
 		check("rump-launch-ec2", name.S, wire)
 
+		// GCE: the image name in the -n calls (the machine name and the
+		// archive's ID), the config on the disk in the archive -o writes.
+		out = runLauncher(t, filepath.Join(bins, "rump-launch-gce"), dir, stdin, append([]string{"-n", "--project", "my-project", "--zone", "us-central1-a", "--bucket", "my-bucket"}, args...)...)
+		name = xl.String(match(t, out, `(?m)^gcloud compute images describe (\S+)-[0-9a-f]{12} `))
+		_, wire = isoConfig(t, diskPrefix(t, runLauncher(t, filepath.Join(bins, "rump-launch-gce"), dir, stdin, append([]string{"-o", "-"}, args...)...)))
+		check("rump-launch-gce", name.S, wire)
+
 		// ISO: the volume label is the machine name, upper case.
 		label, wire := isoConfig(t, runLauncher(t, filepath.Join(bins, "rump-mkiso"), dir, stdin, append([]string{"-o", "-"}, args...)...))
 		if label == strings.ToUpper(c.name) {
@@ -110,7 +119,7 @@ func TestLaunchersShareOptions(t *testing.T) {
 		check("rump-mkiso", label, wire)
 	}
 	if grubErr != nil {
-		t.Skip("rump-launch-ec2 and rump-mkiso not checked: grub-mkimage not installed (Debian packages grub-pc-bin, grub-common)")
+		t.Skip("rump-launch-ec2, rump-launch-gce and rump-mkiso not checked: grub-mkimage not installed (Debian packages grub-pc-bin, grub-common)")
 	}
 }
 
@@ -181,4 +190,24 @@ func isoConfig(t *testing.T, image string) (label, cfg string) {
 	}
 	t.Fatal("the image has no /json.cfg")
 	return "", ""
+}
+
+// diskPrefix reads a Compute Engine archive (gzip, tar, disk.raw) with
+// archive/tar and returns the first 4 MiB of disk.raw, where the ISO is.
+func diskPrefix(t *testing.T, archive string) string {
+	t.Helper()
+	zr, err := gzip.NewReader(strings.NewReader(archive))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(zr)
+	h, err := tr.Next()
+	if err != nil || h.Name != "disk.raw" {
+		t.Fatalf("archive: %v, first entry %+v", err, h)
+	}
+	b, err := io.ReadAll(io.LimitReader(tr, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

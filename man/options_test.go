@@ -96,6 +96,7 @@ func TestConventions(t *testing.T) {
 		"rump-launch-qemu": {"-n", missing},
 		"rump-launch-xen":  {"-n", missing},
 		"rump-launch-ec2":  {"-n", missing},
+		"rump-launch-gce":  {"-n", "--project", "my-project", "--zone", "us-central1-a", "--bucket", "my-bucket", missing},
 	}
 	// Tools that read standard input when given no operand.
 	readsStdin := map[string]bool{"rump-cfgcheck": true}

@@ -116,7 +116,8 @@ type Server struct {
 	tokens     map[string]bool
 	sessions   map[string]*session
 	objects    map[string]*Object // "bucket/name"
-	images     map[string]*Image  // "project/name"
+	uploaded   []*Object
+	images     map[string]*Image // "project/name"
 	instances  map[string]*Instance
 	ops        map[string]*operation
 	requestIDs map[string]string // requestId -> operation name

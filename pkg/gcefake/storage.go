@@ -53,6 +53,14 @@ func (s *Server) Object(bucket, name string) *Object {
 	return s.objects[bucket+"/"+name]
 }
 
+// Uploaded returns every object made so far, in order, deleted ones
+// included.
+func (s *Server) Uploaded() []*Object {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*Object(nil), s.uploaded...)
+}
+
 // Objects lists the objects as "bucket/name".
 func (s *Server) Objects() []string {
 	s.mu.Lock()
@@ -253,6 +261,7 @@ func (s *Server) complete(w http.ResponseWriter, ss *session) {
 	ss.data = bytes.Buffer{}
 	ss.done = o
 	s.objects[o.Bucket+"/"+o.Name] = o
+	s.uploaded = append(s.uploaded, o)
 	s.objectJSON(w, http.StatusOK, o)
 }
 

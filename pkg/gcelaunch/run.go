@@ -407,7 +407,6 @@ func (r *Runner) Follow(ctx context.Context, j *Job) (*launch.Outcome, error) {
 	w := launch.NewWatcher(out, nil)
 	name := j.Names().Instance
 	var next int64
-	done := func() bool { o := w.Outcome(); return o.Exited || o.Done() }
 	late := -1 // looks left once the instance has stopped
 	for {
 		var sp *compute.SerialPortOutput
@@ -416,36 +415,39 @@ func (r *Runner) Follow(ctx context.Context, j *Job) (*launch.Outcome, error) {
 			sp, err = r.Clients.Compute.Instances.GetSerialPortOutput(j.Project, j.Zone, name).Port(1).Start(next).Context(ctx).Do()
 			return err
 		})
-		if err != nil && late < 0 {
-			o := w.Outcome()
-			return &o, err
-		}
 		if err == nil {
 			if sp.Start > next {
 				r.logf("%d bytes of console output were lost (Compute Engine keeps the last 1 MiB)", sp.Start-next)
 			}
 			io.WriteString(w, sp.Contents)
 			next = sp.Next
-		}
-		if done() {
-			o := w.Outcome()
-			return &o, nil
-		}
-		if late == 0 {
-			o := w.Outcome()
-			return &o, fmt.Errorf("instance %s stopped, and its console shows no exit of the program", name)
-		}
-		if late > 0 {
-			late--
-		} else if err == nil && sp.Contents == "" {
-			in, err := r.instance(ctx, j)
-			if err != nil {
-				o := w.Outcome()
-				return &o, err
+			if o := w.Outcome(); o.Exited || o.Done() {
+				return &o, nil
 			}
-			if in.Status != "RUNNING" && in.Status != "PROVISIONING" && in.Status != "STAGING" {
-				r.logf("instance %s is %s", name, in.Status)
-				late = lateLooks
+		}
+		if err != nil || sp.Contents == "" {
+			// Nothing new: is the instance still running? One that
+			// stopped may still have words on their way, for a few looks.
+			in, ierr := r.instance(ctx, j)
+			if ierr != nil {
+				o := w.Outcome()
+				return &o, errors.Join(err, ierr)
+			}
+			switch in.Status {
+			case "RUNNING", "PROVISIONING", "STAGING":
+				if err != nil {
+					o := w.Outcome()
+					return &o, err
+				}
+			default:
+				if late < 0 {
+					late = lateLooks
+				}
+				if err != nil || late == 0 {
+					o := w.Outcome()
+					return &o, fmt.Errorf("instance %s is %s, and its console shows no exit of the program", name, in.Status)
+				}
+				late--
 			}
 		}
 		if err := r.pause(ctx, r.poll()); err != nil {

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rumptools/rumptools/internal/probe"
+	"github.com/rumptools/rumptools/internal/realkernel"
+	"github.com/rumptools/rumptools/pkg/kernel"
+)
+
+func TestMain(m *testing.M) { os.Exit(realkernel.Main(m)) }
+
+// TestRealKernelAnswersTCP bakes testdata/real/show.c into a real rumprun
+// hw kernel with rump-bake, makes its archive with -o, extracts it with
+// GNU tar and boots disk.raw in QEMU as Compute Engine presents it: a raw
+// virtio disk under SeaBIOS, one virtio-net NIC. The kernel gets its
+// address by DHCP (the launcher's default for vioif0), and answers a TCP
+// connection from the test through the NIC.
+func TestRealKernelAnswersTCP(t *testing.T) {
+	tc := realkernel.HW(t)
+	needGRUB(t)
+	needQEMU(t)
+	tarProg := needGNUTar(t)
+	dir := t.TempDir()
+	obj := tc.Compile(t, filepath.Join(dir, "show"), "show")
+	bin := filepath.Join(dir, "show.bin")
+	bake := exec.Command(realkernel.Tool(t, "rump-bake"), "-q", "-o", bin, obj)
+	bake.Env = tc.Env()
+	if out, err := bake.CombinedOutput(); err != nil {
+		t.Fatalf("rump-bake: %v\n%s", err, out)
+	}
+	k, err := kernel.Options{NoToolchain: true}.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kernel: %s, protocols %q", k.Bake.Config, k.Protocols)
+
+	const guestPort = 8080
+	disk := extract(t, tarProg, dir, archiveOf(t, "-N", "gcereal", bin, "--", "ifaddrs", fmt.Sprintf("tcp:%d", guestPort)))
+
+	// A free port on the host for QEMU's forward to the guest.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostPort := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	// The kernel ends its console lines with CR LF; the probe harness
+	// looks for "halted" on a line of its own to stop QEMU.
+	qemu := exec.Command("sh", "-c", `"$@" | sed -u 's/\r$//'`, "sh",
+		"qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-vga", "none", "-display", "none",
+		"-serial", "stdio", "-no-reboot", "-drive", "file="+disk+",format=raw,if=virtio",
+		"-netdev", fmt.Sprintf("user,id=n,hostfwd=tcp:127.0.0.1:%d-:%d", hostPort, guestPort),
+		"-device", "virtio-net-pci,netdev=n")
+
+	// QEMU accepts the connection at once and drops it while nothing
+	// listens in the guest: try again until the guest answers or QEMU
+	// has ended.
+	stop := make(chan struct{})
+	got := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				got <- ""
+				return
+			default:
+			}
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort)); err == nil {
+				b, _ := io.ReadAll(c)
+				c.Close()
+				if len(b) > 0 {
+					got <- string(b)
+					return
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	res := probe.RunCmd(t, qemu, 5*time.Minute)
+	close(stop)
+	answer := <-got
+	out := string(res.Output)
+	if answer != "hello from show\n" {
+		t.Errorf("the guest answered %q, want \"hello from show\\n\"", answer)
+	}
+	for _, want := range []string{"hostname=<gcereal>", "ifaddr vioif0 10.0.2.15", "served", `=== main() of "show" returned 0 ===`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("console:\n%s", out)
+	}
+}
