@@ -286,7 +286,7 @@ func TestInstanceRequest(t *testing.T) {
 	srv := gcefake.New(t)
 	srv.Env(t)
 	k := hwKernel(t, "hello")
-	r := gce(t, "", args("--machine-type", "n2d-standard-2", "--no-address", "--name", "Box 1", k)...)
+	r := gce(t, "", args("--machine-type", "n2d-standard-2", "--no-address", "--name", "Box 1", "-I", "vioif0", k)...)
 	if r.code != 0 {
 		t.Fatalf("%+v", r)
 	}
