@@ -25,7 +25,7 @@ import (
 
 var binDir string // the tools, built once for the test binary
 
-var tools = []string{"rump-bake", "rump-initrd", "rump-mkiso", "rump-launch-ec2", "rump-launch-xen"}
+var tools = []string{"rump-bake", "rump-initrd", "rump-mkiso", "rump-launch-ec2", "rump-launch-gce", "rump-launch-xen"}
 
 func TestMain(m *testing.M) {
 	if runtime.GOOS != "linux" {
@@ -556,6 +556,28 @@ func TestMkisoGRUB(t *testing.T) {
 			workFiles(t, p, tmp, 1)
 			if left := ls(t, outDir); len(left) != 0 {
 				t.Fatalf("the output directory holds %q before the image is laid out", left)
+			}
+			return ""
+		},
+	})
+}
+
+// rump-launch-gce -o lays out the boot disk (grub-mkimage writing GRUB's
+// core image to a work file) before it writes the archive.
+func TestGCEArchive(t *testing.T) {
+	needTools(t)
+	if _, err := exec.LookPath("grub-mkimage"); err != nil {
+		t.Skip("grub-mkimage not installed (Debian packages grub-pc-bin and grub-common)")
+	}
+	k := xltest.Kernel{Programs: []string{"hello"}}.Write(t, t.TempDir(), "app.bin")
+	interrupt(t, writer{
+		tool: "rump-launch-gce", file: "app.tar.gz",
+		args: func(out string) []string { return []string{"-o", out, k} },
+		trap: func(t *testing.T) trap { return newProgramTrap(t, "grub-mkimage", "") },
+		mid: func(t *testing.T, p *proc, w *writer, outDir, tmp string) string {
+			workFiles(t, p, tmp, 1)
+			if left := ls(t, outDir); len(left) != 0 {
+				t.Fatalf("the output directory holds %q before the disk is laid out", left)
 			}
 			return ""
 		},
