@@ -124,15 +124,6 @@ func (r *Runner) poll() time.Duration {
 	return DefaultPoll
 }
 
-// transient reports an error worth trying again.
-func transient(err error) bool {
-	var ge *googleapi.Error
-	if errors.As(err, &ge) {
-		return ge.Code == http.StatusTooManyRequests || ge.Code >= 500
-	}
-	return err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-}
-
 // call runs f until it succeeds, fails for good or has failed five times,
 // with backoff; inserts carry a request ID, so that a retried one cannot
 // make a second resource.
@@ -143,7 +134,7 @@ func (r *Runner) call(ctx context.Context, what string, f func() error) error {
 		if err == nil {
 			return nil
 		}
-		if !transient(err) || attempt == 5 || ctx.Err() != nil {
+		if !gcsupload.Transient(err) || attempt == 5 || ctx.Err() != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err()
 			}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rumptools/rumptools/pkg/gceimage"
 	"github.com/rumptools/rumptools/pkg/gcefake"
+	"github.com/rumptools/rumptools/pkg/gceimage"
 )
 
 type memSource []byte

@@ -30,10 +30,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"google.golang.org/api/googleapi"
@@ -110,9 +112,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// transient reports a failure worth retrying: no answer, or an answer that
-// says to try again.
-func transient(err error) bool {
+// Transient reports a failure worth trying again: an answer that says so
+// (HTTP 408, 429, 500, 502, 503, 504), or none, because the connection
+// failed or was cut. Anything else (refusals, credentials that do not
+// work, a cancelled context) is final.
+func Transient(err error) bool {
 	var ge *googleapi.Error
 	if errors.As(err, &ge) {
 		switch ge.Code {
@@ -122,10 +126,25 @@ func transient(err error) bool {
 		}
 		return false
 	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, errProtocol)
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, errProtocol):
+		return false
+	case errors.Is(err, context.DeadlineExceeded):
+		return true // one request's timeout; callers stop when their context ends
+	}
+	// The transport wraps everything in a *url.Error, which calls itself
+	// a net.Error: look inside.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
 }
 
-// errProtocol marks answers that make no sense; retrying them is useless.
+// errProtocol marks answers that make no sense, or a session that is gone;
+// trying again is useless.
 var errProtocol = errors.New("unexpected answer")
 
 type uploader struct {
@@ -186,7 +205,7 @@ func (u *uploader) retry(ctx context.Context, what string, step func(context.Con
 	delay := u.o.Retry.BaseDelay
 	for attempt := 1; ; attempt++ {
 		err := step(ctx)
-		if err == nil || !transient(err) || ctx.Err() != nil {
+		if err == nil || !Transient(err) || ctx.Err() != nil {
 			if err != nil && ctx.Err() != nil {
 				err = ctx.Err()
 			}
@@ -344,7 +363,7 @@ func (u *uploader) put(ctx context.Context, first int64, data []byte) (status, e
 		}
 		return status{held: n + 1}, nil
 	case http.StatusNotFound, http.StatusGone:
-		return status{}, fmt.Errorf("the upload session has expired or was cancelled (HTTP %d)", resp.StatusCode)
+		return status{}, fmt.Errorf("%w: the upload session has expired or was cancelled (HTTP %d)", errProtocol, resp.StatusCode)
 	}
 	if err := googleapi.CheckResponse(resp); err != nil {
 		return status{}, err
@@ -393,7 +412,7 @@ func (u *uploader) send(ctx context.Context, r io.Reader) error {
 		// than before them.
 		st, err := u.put(ctx, held, buf[held-bufStart:filled])
 		for err != nil {
-			if !transient(err) || ctx.Err() != nil {
+			if !Transient(err) || ctx.Err() != nil {
 				if ctx.Err() != nil {
 					err = ctx.Err()
 				}

@@ -9,11 +9,16 @@ import (
 	"hash/crc32"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	htransport "google.golang.org/api/transport/http"
 
@@ -237,5 +242,51 @@ func TestCancel(t *testing.T) {
 	}
 	if calls := srv.Calls(); calls[len(calls)-1].Op != "upload.cancel" {
 		t.Errorf("last call %s, want upload.cancel", calls[len(calls)-1].Op)
+	}
+}
+
+func TestTransient(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&googleapi.Error{Code: 503}, true},
+		{&googleapi.Error{Code: 429}, true},
+		{&googleapi.Error{Code: 403}, false},
+		{&url.Error{Op: "Put", URL: "u", Err: io.EOF}, true},
+		{&url.Error{Op: "Put", URL: "u", Err: syscall.ECONNRESET}, true},
+		{&url.Error{Op: "Put", URL: "u", Err: &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}}, true},
+		{&url.Error{Op: "Put", URL: "u", Err: context.DeadlineExceeded}, true},
+		{&url.Error{Op: "Put", URL: "u", Err: errors.New("auth: cannot fetch token: 400")}, false},
+		{context.Canceled, false},
+	} {
+		if got := gcsupload.Transient(c.err); got != c.want {
+			t.Errorf("%v: %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// TestBadCredentials: credentials the token endpoint refuses end the
+// upload at once; they are not retried.
+func TestBadCredentials(t *testing.T) {
+	srv := gcefake.New(t)
+	srv.Env(t)
+	other := gcefake.New(t)
+	key, err := os.ReadFile(other.CredentialsFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, _, err := htransport.NewClient(context.Background(), option.WithScopes(gcefake.Scope),
+		option.WithAuthCredentialsJSON(option.ServiceAccount, bytes.ReplaceAll(key, []byte(other.URL), []byte(srv.URL))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := data(100)
+	_, err = gcsupload.Upload(context.Background(), bytes.NewReader(b), object("x", b), options(srv, hc, gcsupload.Quantum))
+	if err == nil || !strings.Contains(err.Error(), "starting the upload") {
+		t.Fatalf("got %v", err)
+	}
+	if calls := srv.Calls(); len(calls) != 1 || calls[0].Op != "token" {
+		t.Errorf("calls %v, want one token request", calls)
 	}
 }
