@@ -15,15 +15,17 @@ import (
 
 	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/bake"
+	"github.com/rumptools/rumptools/pkg/bake/kside"
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
-const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] -o OUTPUT INPUT...
+const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] [-P PROTOCOL] -o OUTPUT INPUT...
        rump-bake [-c FILE]... [-T DIR] -l [INPUT...]
        rump-bake [-c FILE]... [-m CMD]... [-T DIR] -d CONFIG [INPUT...]
        rump-bake -i [-j] KERNEL...
        rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
-       rump-bake --stamp JSON KERNEL
+       rump-bake --stamp JSON [-P PROTOCOL] KERNEL
+       rump-bake --kside-source DIR
 
 Links rumprun application objects (INPUT, at most 8, run in this order)
 into one kernel with the toolchain they were compiled with, and stamps it
@@ -36,6 +38,10 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -m CMD     apply a command (add, remove, assimilate, nuke, create) to the
              chosen config, e.g. -m 'add -lrumpfs_nfs' (repeatable)
   -T DIR     toolchain directory (default: rumprun_tooldir of the inputs)
+  -P, --protocol PROTOCOL
+             initrd/1: link in the kernel side of the initrd/1 boot protocol
+             (the default for hw kernels); rumprun: today's kernel, as
+             rumprun-bake links it
   -n         print the commands that would run, as shell, and change nothing
   -q         print nothing on success (no linker warnings, no launch hints)
   -l         list the public configs
@@ -43,7 +49,10 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -i         identify kernels: format, platform, bake record, toolchain
   -j         with -i: one JSON object per kernel
   --stamp JSON KERNEL
-             add a bake record (JSON) to KERNEL in place (what -n prints)
+             add a bake record (JSON) to KERNEL in place (what -n prints);
+             with -P initrd/1 also the note that declares the protocol
+  --kside-source DIR
+             write the kernel side's C sources into DIR (what -n prints)
   -h         print this help
 `
 
@@ -71,6 +80,10 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	identify := fs.Bool("i", false, "")
 	jsonOut := fs.Bool("j", false, "")
 	stamp := fs.String("stamp", "", "")
+	ksideSource := fs.String("kside-source", "", "")
+	var protocol string
+	fs.StringVar(&protocol, "P", "", "")
+	fs.StringVar(&protocol, "protocol", "", "")
 	// Options may come before and after the operands; after "--" every
 	// argument is an operand.
 	rest, after, err := cli.Parse(fs, args)
@@ -82,24 +95,32 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	modes := 0
-	for _, m := range []string{"l", "d", "i", "stamp"} {
+	for _, m := range []string{"l", "d", "i", "stamp", "kside-source"} {
 		if set[m] {
 			modes++
 		}
 	}
 	if modes > 1 {
-		return cli.Usagef("-l, -d, -i and --stamp exclude each other")
+		return cli.Usagef("-l, -d, -i, --stamp and --kside-source exclude each other")
 	}
 	if *jsonOut && !*identify {
 		return cli.Usagef("-j goes with -i")
 	}
 
+	if protocol != "" && !set["stamp"] && modes > 0 {
+		return cli.Usagef("-P goes with a bake or --stamp")
+	}
 	switch {
+	case set["kside-source"]:
+		if len(rest) != 0 {
+			return cli.Usagef("--kside-source takes one directory")
+		}
+		return kside.Write(*ksideSource)
 	case set["stamp"]:
 		if len(rest) != 1 {
 			return cli.Usagef("--stamp takes the record and one kernel file")
 		}
-		return stampFile(*stamp, rest[0])
+		return stampFile(*stamp, protocol, rest[0])
 	case *identify:
 		if len(rest) == 0 {
 			return cli.Usagef("-i needs at least one kernel")
@@ -133,7 +154,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	}
 	plan, err := bake.NewPlan(bake.Options{
 		Inputs: rest, Output: *output, Config: *config, ConfFiles: confs, Mods: mods,
-		ToolDir: *toolDir, StampCommand: stampCommand(),
+		ToolDir: *toolDir, Protocol: protocol,
+		StampCommand: selfCommand("--stamp"), SourceCommand: selfCommand("--kside-source"),
 	})
 	if err != nil {
 		return err
@@ -150,8 +172,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	}
 	if !*quiet && *output != "-" {
 		r := plan.Record
-		fmt.Fprintf(stderr, "rump-bake: baked %s: config %s (%s, %s), programs %s\n",
-			*output, r.Config, r.Platform, r.Arch, strings.Join(r.Programs, " "))
+		fmt.Fprintf(stderr, "rump-bake: baked %s: config %s (%s, %s), boot protocol %s, programs %s\n",
+			*output, r.Config, r.Platform, r.Arch, plan.Protocol, strings.Join(r.Programs, " "))
 		if hints := bake.LaunchHints(*output, r.Platform); len(hints) > 0 {
 			fmt.Fprintln(stderr, "rump-bake: launch it with:")
 			for _, h := range hints {
@@ -162,24 +184,32 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// stampCommand is how -n output calls this program: by name when PATH
-// finds this very executable, else by its absolute path.
-func stampCommand() []string {
+// selfCommand is how -n output calls this program with option opt: by
+// name when PATH finds this very executable, else by its absolute path.
+func selfCommand(opt string) []string {
 	self, err := os.Executable()
 	if err != nil {
-		return []string{"rump-bake", "--stamp"}
+		return []string{"rump-bake", opt}
 	}
 	if p, err := exec.LookPath("rump-bake"); err == nil {
 		a, _ := filepath.EvalSymlinks(p)
 		b, _ := filepath.EvalSymlinks(self)
 		if a != "" && a == b {
-			return []string{"rump-bake", "--stamp"}
+			return []string{"rump-bake", opt}
 		}
 	}
-	return []string{self, "--stamp"}
+	return []string{self, opt}
 }
 
-func stampFile(record, path string) error {
+func stampFile(record, protocol, path string) error {
+	var protocols []string
+	switch protocol {
+	case "", bake.ProtocolRumprun:
+	case bake.ProtocolInitrd:
+		protocols = []string{protocol}
+	default:
+		return fmt.Errorf("unknown boot protocol %q (want %s or %s)", protocol, bake.ProtocolRumprun, bake.ProtocolInitrd)
+	}
 	dec := json.NewDecoder(strings.NewReader(record))
 	dec.DisallowUnknownFields()
 	var rec kernel.BakeRecord
@@ -189,7 +219,7 @@ func stampFile(record, path string) error {
 	if dec.More() {
 		return errors.New("--stamp: bad bake record: text after the JSON object")
 	}
-	return bake.StampFile(path, &rec)
+	return bake.StampFile(path, &rec, protocols...)
 }
 
 func identifyKernels(paths []string, asJSON bool, stdout, stderr io.Writer) error {

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/rumptools/rumptools/pkg/atomicfile"
+	"github.com/rumptools/rumptools/pkg/bake/kside"
 	"github.com/rumptools/rumptools/pkg/kernel"
 	"github.com/rumptools/rumptools/pkg/shellquote"
 )
@@ -30,9 +31,17 @@ type Options struct {
 	ToolDir   string   // overrides rumprun_tooldir (-T)
 	Tool      string   // the "tool" of the bake record; "" for "rump-bake VERSION"
 
+	// Protocol is the boot protocol to give the kernel: ProtocolInitrd
+	// (link in the kernel side), ProtocolRumprun (today's kernel), or ""
+	// for initrd/1 where the toolchain's hw platform object can take it.
+	Protocol string
+
 	// StampCommand is how Script calls the stamp step, the words before
 	// the record and the file (e.g. rump-bake --stamp).
 	StampCommand []string
+	// SourceCommand is how Script writes the kernel side's sources, the
+	// words before the directory (e.g. rump-bake --kside-source).
+	SourceCommand []string
 }
 
 // Arg is one word of a command: a literal, or (Tmp) the name of a file in
@@ -52,8 +61,13 @@ type Plan struct {
 	Inputs    []Input
 	Output    string
 	Record    kernel.BakeRecord
-	Commands  []Command // objcopy per input, then the link into Tmp "kernel"
-	stampCmd  []string
+	Protocol  string // ProtocolRumprun or ProtocolInitrd
+	// Sources, when not empty, is the directory (in Tmp) that gets the
+	// kernel side's sources before the commands run.
+	Sources  string
+	Commands []Command // [kernel side,] objcopy per input, then the link into Tmp "kernel"
+	stampCmd []string
+	srcCmd   []string
 }
 
 // NewPlan discovers the toolchain, reads and applies the configs and
@@ -106,7 +120,22 @@ func NewPlan(o Options) (*Plan, error) {
 	}
 	cflags := append(ccWords[1:], strings.Fields(tc.CFlags)...)
 
-	p := &Plan{Toolchain: tc, Config: c, Inputs: inputs, Output: o.Output, stampCmd: o.StampCommand}
+	proto, mbOff, err := chooseProtocol(o.Protocol, platform, tc)
+	if err != nil {
+		return nil, err
+	}
+
+	p := &Plan{Toolchain: tc, Config: c, Inputs: inputs, Output: o.Output, Protocol: proto,
+		stampCmd: o.StampCommand, srcCmd: o.SourceCommand}
+	var first, after []Arg
+	if proto == ProtocolInitrd {
+		var cmds []Command
+		if cmds, first, after, err = kernelSide(tc, platform, mbOff, objcopy); err != nil {
+			return nil, err
+		}
+		p.Sources = ksideDir
+		p.Commands = append(p.Commands, cmds...)
+	}
 	link := Command{{S: ccWords[0]}}
 	for _, f := range cflags {
 		link = append(link, Arg{S: f})
@@ -116,6 +145,7 @@ func NewPlan(o Options) (*Plan, error) {
 	}
 	link = append(link, Arg{S: "--sysroot=" + tc.Sysroot()}, Arg{S: "-specs=" + specs},
 		Arg{S: "-o"}, Arg{S: "kernel", Tmp: true})
+	link = append(link, first...)
 	for i, in := range inputs {
 		obj := strconv.Itoa(i+1) + ".o"
 		p.Commands = append(p.Commands, Command{{S: objcopy},
@@ -123,6 +153,7 @@ func NewPlan(o Options) (*Plan, error) {
 			{S: in.Path}, {S: obj, Tmp: true}})
 		link = append(link, Arg{S: obj, Tmp: true})
 	}
+	link = append(link, after...)
 	if len(c.Components) > 0 {
 		link = append(link, Arg{S: "-Wl,--whole-archive"})
 		for _, comp := range c.Components {
@@ -188,6 +219,13 @@ func (p *Plan) Script(w io.Writer) error {
 	b.WriteString("set -e\n")
 	fmt.Fprintf(&b, "tmp=$(mktemp -d %s)\n", shellquote.Quote(filepath.Join(dir, ".rump-bake-XXXXXX")))
 	b.WriteString("trap 'rm -rf \"$tmp\"' EXIT\n")
+	if p.Sources != "" {
+		src := Command{}
+		for _, s := range p.sourceCommand() {
+			src = append(src, Arg{S: s})
+		}
+		b.WriteString(append(src, Arg{S: p.Sources, Tmp: true}).shell() + "\n")
+	}
 	for _, c := range p.Commands {
 		b.WriteString(c.shell())
 		b.WriteByte('\n')
@@ -200,7 +238,11 @@ func (p *Plan) Script(w io.Writer) error {
 	for _, s := range p.stampCommand() {
 		stamp = append(stamp, Arg{S: s})
 	}
-	stamp = append(stamp, Arg{S: rec}, Arg{S: "kernel", Tmp: true})
+	stamp = append(stamp, Arg{S: rec})
+	if p.Protocol == ProtocolInitrd {
+		stamp = append(stamp, Arg{S: "--protocol"}, Arg{S: p.Protocol})
+	}
+	stamp = append(stamp, Arg{S: "kernel", Tmp: true})
 	b.WriteString(stamp.shell() + "\n")
 	if p.Output == "-" {
 		b.WriteString("cat \"$tmp\"/kernel\n")
@@ -209,6 +251,21 @@ func (p *Plan) Script(w io.Writer) error {
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
+}
+
+func (p *Plan) sourceCommand() []string {
+	if len(p.srcCmd) > 0 {
+		return p.srcCmd
+	}
+	return []string{"rump-bake", "--kside-source"}
+}
+
+// protocols lists what the stamp declares (rumpboot type-1 notes).
+func (p *Plan) protocols() []string {
+	if p.Protocol == ProtocolInitrd {
+		return []string{ProtocolInitrd}
+	}
+	return nil
 }
 
 func (p *Plan) stampCommand() []string {
@@ -253,6 +310,16 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 	// /proc, which have none, so nothing is left even after SIGKILL.
 	work := atomicfile.NewWork("rump-bake-")
 	defer work.Close()
+	if p.Sources != "" {
+		dir, err := os.MkdirTemp("", "rump-bake-kside-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := kside.Write(dir); err != nil {
+			return err
+		}
+	}
 	for _, c := range p.Commands {
 		argv, err := c.argvIn(work)
 		if err != nil {
@@ -274,12 +341,12 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 		return err
 	}
 	if p.Output == "-" {
-		if err := stamp(stdout, k, &p.Record); err != nil {
+		if err := stamp(stdout, k, &p.Record, p.protocols()...); err != nil {
 			return fmt.Errorf("stamping the kernel: %w", err)
 		}
 		return nil
 	}
-	if err := stampTo(p.Output, k, &p.Record); err != nil {
+	if err := stampTo(p.Output, k, &p.Record, p.protocols()...); err != nil {
 		return fmt.Errorf("stamping the kernel: %w", err)
 	}
 	return nil
@@ -301,15 +368,16 @@ func recordJSON(rec *kernel.BakeRecord) (string, error) {
 	return strings.TrimSuffix(b.String(), "\n"), nil
 }
 
-// StampFile adds the bake record to the kernel at path, replacing the file
-// atomically (pkg/atomicfile) and keeping its mode.
-func StampFile(path string, rec *kernel.BakeRecord) error {
-	return stampTo(path, path, rec)
+// StampFile adds the bake record (and a type-1 note for each protocol) to
+// the kernel at path, replacing the file atomically (pkg/atomicfile) and
+// keeping its mode.
+func StampFile(path string, rec *kernel.BakeRecord, protocols ...string) error {
+	return stampTo(path, path, rec, protocols...)
 }
 
 // stampTo writes the kernel src with the bake record added to dest, which
 // gets src's mode.
-func stampTo(dest, src string, rec *kernel.BakeRecord) error {
+func stampTo(dest, src string, rec *kernel.BakeRecord, protocols ...string) error {
 	fi, err := os.Stat(src)
 	if err != nil {
 		return err
@@ -322,7 +390,7 @@ func stampTo(dest, src string, rec *kernel.BakeRecord) error {
 		return err
 	}
 	defer out.Abort()
-	if err := stamp(out, src, rec); err != nil {
+	if err := stamp(out, src, rec, protocols...); err != nil {
 		return err
 	}
 	// Exactly src's mode, as "rump-bake --stamp" changes the file in place.
@@ -333,7 +401,7 @@ func stampTo(dest, src string, rec *kernel.BakeRecord) error {
 }
 
 // stamp writes the kernel src with the bake record added to w.
-func stamp(w io.Writer, src string, rec *kernel.BakeRecord) error {
+func stamp(w io.Writer, src string, rec *kernel.BakeRecord, protocols ...string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
@@ -344,7 +412,7 @@ func stamp(w io.Writer, src string, rec *kernel.BakeRecord) error {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	if err := kernel.Stamp(bw, in, fi.Size(), rec); err != nil {
+	if err := kernel.Stamp(bw, in, fi.Size(), rec, protocols...); err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
 	return bw.Flush()

@@ -156,8 +156,11 @@ func (t *Toolchain) DefaultConfig() (string, error) {
 
 // Objcopy returns the toolchain's objcopy: DIR/bin/TUPLE-objcopy, else
 // TUPLE-objcopy on PATH.
-func (t *Toolchain) Objcopy() (string, error) {
-	name := t.Tuple + "-objcopy"
+func (t *Toolchain) Objcopy() (string, error) { return t.tool("objcopy") }
+
+// tool returns the toolchain's TUPLE-NAME: in DIR/bin, else on PATH.
+func (t *Toolchain) tool(tool string) (string, error) {
+	name := t.Tuple + "-" + tool
 	p := filepath.Join(t.Dir, "bin", name)
 	if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
 		return p, nil

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // EncodeNote returns one ELF note (4-byte aligned) in the given byte order.
@@ -26,8 +27,11 @@ func EncodeNote(bo binary.ByteOrder, owner string, typ uint32, desc []byte) []by
 
 // Stamp writes to w a copy of the kernel image src (size bytes) that
 // carries rec as a rumpboot type-2 note in a new section named
-// BakeRecordSection. See AppendNote for what changes and what does not.
-func Stamp(w io.Writer, src io.ReaderAt, size int64, rec *BakeRecord) error {
+// BakeRecordSection, preceded in that section by a type-1 note for each
+// boot protocol given (the bake linked in the support, so it may declare
+// it, where the kernel's linker script drops notes of its own). See
+// AppendNote for what changes and what does not.
+func Stamp(w io.Writer, src io.ReaderAt, size int64, rec *BakeRecord, protocols ...string) error {
 	k, err := Inspect(src, size)
 	if err != nil {
 		return err
@@ -39,7 +43,19 @@ func Stamp(w io.Writer, src io.ReaderAt, size int64, rec *BakeRecord) error {
 	if err != nil {
 		return err
 	}
-	return AppendNote(w, src, size, BakeRecordSection, NoteOwner, NoteBakeRecord, append(js, 0))
+	bo := binary.ByteOrder(binary.LittleEndian)
+	if k.Data == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	var notes []byte
+	for _, p := range protocols {
+		if p == "" || strings.ContainsRune(p, 0) {
+			return fmt.Errorf("bad boot protocol name %q", p)
+		}
+		notes = append(notes, EncodeNote(bo, NoteOwner, NoteProtocol, append([]byte(p), 0))...)
+	}
+	notes = append(notes, EncodeNote(bo, NoteOwner, NoteBakeRecord, append(js, 0))...)
+	return appendNotes(w, src, size, BakeRecordSection, notes)
 }
 
 // AppendNote writes to w a copy of the ELF image src (size bytes) with one
@@ -53,6 +69,19 @@ func Stamp(w io.Writer, src io.ReaderAt, size int64, rec *BakeRecord) error {
 // It refuses images whose Multiboot a.out kludge loads the whole file
 // (load_end_addr 0), since appended bytes would then be loaded too.
 func AppendNote(w io.Writer, src io.ReaderAt, size int64, section, owner string, typ uint32, desc []byte) error {
+	k, err := Inspect(src, size)
+	if err != nil {
+		return err
+	}
+	bo := binary.ByteOrder(binary.LittleEndian)
+	if k.Data == elf.ELFDATA2MSB {
+		bo = binary.BigEndian
+	}
+	return appendNotes(w, src, size, section, EncodeNote(bo, owner, typ, desc))
+}
+
+// appendNotes is AppendNote for encoded notes (nb, 4-byte aligned).
+func appendNotes(w io.Writer, src io.ReaderAt, size int64, section string, nb []byte) error {
 	k, err := Inspect(src, size)
 	if err != nil {
 		return err
@@ -168,7 +197,6 @@ func AppendNote(w io.Writer, src io.ReaderAt, size int64, section, owner string,
 		return errors.New("section name contains NUL")
 	}
 
-	nb := EncodeNote(bo, owner, typ, desc)
 	noteOff := alignUp(keep, 4)
 	namesOff := noteOff + uint64(len(nb))
 	shAlign := uint64(4)

@@ -1,0 +1,616 @@
+/*
+ * The initrd/1 boot protocol inside a rumprun hw kernel (DESIGN.md 5).
+ *
+ * rump-bake links this file with three changes to the link, none to the
+ * installed toolchain:
+ *   - a copy of rumprun.o in which multiboot() is global and weak, with
+ *     the alias kside_upstream_multiboot at its address, and in which
+ *     bmk_platform_halt() is weak: the strong ones below replace them;
+ *   - --wrap=rumprun_config: after rump_init(), with libc working;
+ *   - --wrap=_exit: to know the exit status at halt.
+ *
+ * Boot: multiboot() moves an initrd (first module, newc or gzip) to the
+ * top of the memory chunk at 1 MiB, out of the page allocator's way, and
+ * hides it from rumprun's own multiboot(), which would take it for a
+ * config. rumprun_config() unpacks it into the root file system, then
+ * reads the canonical config (command line, else /json.cfg), applies it
+ * and the defaults. Everything else goes to rumprun's rumprun_config()
+ * unchanged: today's configs boot as before.
+ */
+#include <sys/types.h>
+#include <sys/param.h>
+#include <sys/mount.h>
+#include <sys/queue.h>
+#include <sys/stat.h>
+#include <sys/sysctl.h>
+
+#include <ufs/ufs/ufsmount.h>
+#include <isofs/cd9660/cd9660_mount.h>
+
+#include <net/if.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rump/netconfig.h>
+
+#include "kside.h"
+
+/* rumprun's own declarations; their headers are not installed. */
+int	bmk_printf(const char *, ...);
+void	bmk_platform_halt(const char *) __attribute__((noreturn));
+void	kside_upstream_multiboot(void *);
+void	__real_rumprun_config(char *);
+void	__real__exit(int) __attribute__((noreturn));
+
+struct rumprun_exec {
+	int	rre_flags;
+	TAILQ_ENTRY(rumprun_exec) rre_entries;
+	int	rre_argc;
+	char	*rre_argv[];
+};
+TAILQ_HEAD(rumprun_execs, rumprun_exec);
+extern struct rumprun_execs rumprun_execs;
+#define RUMPRUN_EXEC_BACKGROUND	0x01
+#define RUMPRUN_EXEC_PIPE	0x02
+#define RUMPRUN_EXEC_CMDLINE	0x04
+
+extern char _end[];
+
+/* Multiboot v1, as much as is used here. */
+struct mb_info {
+	uint32_t	flags, mem_lower, mem_upper, boot_device, cmdline;
+	uint32_t	mods_count, mods_addr, syms[4], mmap_length, mmap_addr;
+};
+struct mb_mod {
+	uint32_t	start, end, string, reserved;
+};
+struct mb_mmap {
+	uint32_t	size;
+	uint64_t	addr, len;
+	uint32_t	type;
+} __attribute__((packed));
+#define MB_CMDLINE	0x04
+#define MB_MODS		0x08
+#define MEMSTART	0x100000
+#define PAGE		4096UL
+#define MINMEM		(8UL << 20)	/* left to the kernel, at least */
+
+#define DHCPWAIT	10		/* seconds before programs start */
+#define CFGMAX		(1 << 20)	/* as json.cfg(5) */
+
+static const unsigned char *initrd;
+static size_t	initrdlen;
+static unsigned	exitport;
+static volatile int exitstatus = 1;
+
+static void
+halt(const char *msg)
+{
+
+	bmk_printf("initrd/1: %s\n", msg);
+	bmk_platform_halt(NULL);
+}
+
+/*
+ * multiboot replaces rumprun's: it runs first, on the loader's
+ * information, before the page allocator takes the memory.
+ */
+void
+multiboot(struct mb_info *mbi)
+{
+	struct kside_words w;
+	struct mb_mod *mod;
+	struct mb_mmap *mm, *chunk = NULL;
+	unsigned char *src, *dst;
+	unsigned long top, osend;
+	char err[KSIDE_ERRLEN];
+	uint32_t off;
+	size_t len;
+
+	if ((mbi->flags & MB_CMDLINE) &&
+	    kside_words((const char *)(uintptr_t)mbi->cmdline, &w, err) == 0)
+		exitport = w.exitport;
+	if (!(mbi->flags & MB_MODS) || mbi->mods_count < 1 ||
+	    mbi->mods_addr == 0)
+		goto upstream;
+	mod = (struct mb_mod *)(uintptr_t)mbi->mods_addr;
+	src = (unsigned char *)(uintptr_t)mod[0].start;
+	len = mod[0].end - mod[0].start;
+	if (len < 6 || !(memcmp(src, "07070", 5) == 0 ||
+	    (src[0] == 0x1f && src[1] == 0x8b)))
+		goto upstream;	/* a config module, as today */
+
+	for (off = 0; off < mbi->mmap_length; off += mm->size + 4) {
+		mm = (struct mb_mmap *)(uintptr_t)(mbi->mmap_addr + off);
+		if (mm->addr == MEMSTART && mm->type == 1)
+			chunk = mm;
+	}
+	if (chunk == NULL)
+		halt("no memory chunk at 1 MiB for the initrd");
+	top = chunk->addr + chunk->len;
+	osend = ((unsigned long)_end + PAGE - 1) & ~(PAGE - 1);
+	if (len > top || ((top - len) & ~(PAGE - 1)) < osend + MINMEM) {
+		bmk_printf("initrd/1: the initrd (%lu bytes) does not fit in "
+		    "%lu KiB of memory: give the machine more\n",
+		    (unsigned long)len, (unsigned long)(top >> 10));
+		bmk_platform_halt(NULL);
+	}
+	dst = (unsigned char *)((top - len) & ~(PAGE - 1));
+	memmove(dst, src, len);
+	chunk->len = (uint64_t)(uintptr_t)dst - chunk->addr;
+	mbi->flags &= ~MB_MODS;
+	initrd = dst;
+	initrdlen = len;
+upstream:
+	kside_upstream_multiboot(mbi);
+}
+
+/*
+ * bmk_platform_halt replaces rumprun's (same messages), and then hands
+ * the exit status to the host when the command line said how.
+ */
+void
+bmk_platform_halt(const char *panicstring)
+{
+
+	if (panicstring)
+		bmk_printf("PANIC: %s\n", panicstring);
+	bmk_printf("halted\n");
+	if (exitport != 0) {
+		uint32_t v = panicstring ? 1 : (uint32_t)exitstatus;
+
+		__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"(exitport));
+	}
+	for (;;)
+		__asm__ volatile("hlt");
+}
+
+void
+__wrap__exit(int status)
+{
+
+	exitstatus = status;
+	__real__exit(status);
+}
+
+/* ---- the root file system ---- */
+
+struct fs {
+	char	path[MAXPATHLEN];
+	int	fd;
+};
+
+static int
+fspath(struct fs *f, const char *name)
+{
+
+	if (snprintf(f->path, sizeof f->path, "/%s", name) >=
+	    (int)sizeof f->path)
+		return ENAMETOOLONG;
+	return 0;
+}
+
+/* parents creates the directories above f->path. */
+static int
+parents(struct fs *f)
+{
+	char *p;
+
+	for (p = f->path + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		if (mkdir(f->path, 0755) == -1 && errno != EEXIST) {
+			*p = '/';
+			return errno;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+/* clear removes what is at f->path unless it is a directory. */
+static void
+clear(struct fs *f)
+{
+	struct stat st;
+
+	if (lstat(f->path, &st) == 0 && !S_ISDIR(st.st_mode))
+		unlink(f->path);
+}
+
+static int
+fs_mkdir(void *arg, const char *name, unsigned mode)
+{
+	struct fs *f = arg;
+	int error;
+
+	if ((error = fspath(f, name)) != 0 || (error = parents(f)) != 0)
+		return error;
+	clear(f);
+	if (mkdir(f->path, mode) == -1 && errno != EEXIST)
+		return errno;
+	if (chmod(f->path, mode) == -1)
+		return errno;
+	return 0;
+}
+
+static int
+fs_create(void *arg, const char *name, unsigned mode)
+{
+	struct fs *f = arg;
+	int error;
+
+	if ((error = fspath(f, name)) != 0 || (error = parents(f)) != 0)
+		return error;
+	clear(f);
+	if ((f->fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
+		return errno;
+	if (fchmod(f->fd, mode) == -1) {
+		error = errno;
+		close(f->fd);
+		return error;
+	}
+	return 0;
+}
+
+static int
+fs_write(void *arg, const void *p, size_t n)
+{
+	struct fs *f = arg;
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(f->fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+fs_close(void *arg)
+{
+	struct fs *f = arg;
+
+	if (close(f->fd) == -1)
+		return errno;
+	return 0;
+}
+
+static int
+fs_symlink(void *arg, const char *name, const char *target, unsigned mode)
+{
+	struct fs *f = arg;
+	int error;
+
+	(void)mode;
+	if ((error = fspath(f, name)) != 0 || (error = parents(f)) != 0)
+		return error;
+	clear(f);
+	if (symlink(target, f->path) == -1)
+		return errno;
+	return 0;
+}
+
+static int
+fs_copy(void *arg, const char *from, const char *to, unsigned mode)
+{
+	static char buf[65536];
+	struct fs *f = arg;
+	ssize_t n;
+	int in, error;
+
+	if ((error = fspath(f, from)) != 0)
+		return error;
+	if ((in = open(f->path, O_RDONLY)) == -1)
+		return errno;
+	if ((error = fs_create(f, to, mode)) != 0) {
+		close(in);
+		return error;
+	}
+	while ((n = read(in, buf, sizeof buf)) > 0)
+		if ((error = fs_write(f, buf, (size_t)n)) != 0)
+			break;
+	if (n == -1 && error == 0)
+		error = errno;
+	close(in);
+	if (fs_close(f) != 0 && error == 0)
+		error = errno;
+	return error;
+}
+
+static const struct kside_fsops fsops = {
+	fs_mkdir, fs_create, fs_write, fs_close, fs_symlink, fs_copy,
+};
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+unpack(void)
+{
+	struct kside_stats st;
+	char err[KSIDE_ERRLEN];
+	struct fs f;
+	double t0, t;
+
+	t0 = now();
+	if (kside_unpack(initrd, initrdlen, &fsops, &f, &st, err) != 0)
+		errx(1, "initrd: %s", err);
+	t = now() - t0;
+	fprintf(stderr, "initrd/1: unpacked %lu entries (%lu files, %lu "
+	    "directories, %lu symbolic links, %lu hard link copies), %llu "
+	    "bytes of %llu in %.3f s\n", st.entries, st.files, st.dirs,
+	    st.links, st.hardlinks, (unsigned long long)st.bytes,
+	    (unsigned long long)st.archive, t);
+}
+
+/* ---- defaults ---- */
+
+struct dhcp {
+	char		ifname[IFNAMSIZ];
+	int		done, error;
+};
+static pthread_mutex_t dhcpmtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t dhcpcv = PTHREAD_COND_INITIALIZER;
+
+static void *
+dhcpthread(void *arg)
+{
+	struct dhcp *d = arg;
+	int error;
+
+	error = rump_pub_netconfig_dhcp_ipv4_oneshot(d->ifname);
+	pthread_mutex_lock(&dhcpmtx);
+	d->done = 1;
+	d->error = error;
+	pthread_cond_broadcast(&dhcpcv);
+	pthread_mutex_unlock(&dhcpmtx);
+	if (error != 0)
+		warnx("initrd/1: dhcp on %s failed: %s", d->ifname,
+		    strerror(error));
+	return NULL;
+}
+
+/*
+ * dhcpall runs DHCP on every network interface but loopback, all at
+ * once. Programs start when all have answered or after DHCPWAIT
+ * seconds; an interface without a lease by then goes on trying in the
+ * background (rumprun's DHCP gives up after about 50 s).
+ */
+static void
+dhcpall(void)
+{
+	struct if_nameindex *ifs, *i;
+	struct dhcp *d;
+	struct timespec ts;
+	pthread_t pt;
+	int n, k, left;
+
+	if ((ifs = if_nameindex()) == NULL)
+		return;
+	for (n = 0, i = ifs; i->if_name != NULL; i++)
+		n++;
+	if ((d = calloc((size_t)n + 1, sizeof *d)) == NULL)
+		err(1, "initrd/1: dhcp");
+	for (k = 0, i = ifs; i->if_name != NULL; i++) {
+		if (strncmp(i->if_name, "lo", 2) == 0)
+			continue;
+		strlcpy(d[k].ifname, i->if_name, sizeof d[k].ifname);
+		fprintf(stderr, "initrd/1: dhcp on %s (no \"net\" in the "
+		    "config)\n", d[k].ifname);
+		if (pthread_create(&pt, NULL, dhcpthread, &d[k]) != 0)
+			err(1, "initrd/1: dhcp thread");
+		pthread_detach(pt);
+		k++;
+	}
+	if_freenameindex(ifs);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += DHCPWAIT;
+	pthread_mutex_lock(&dhcpmtx);
+	for (;;) {
+		for (left = 0, n = 0; n < k; n++)
+			left += !d[n].done;
+		if (left == 0 ||
+		    pthread_cond_timedwait(&dhcpcv, &dhcpmtx, &ts) == ETIMEDOUT)
+			break;
+	}
+	for (n = 0; n < k; n++)
+		if (!d[n].done)
+			fprintf(stderr, "initrd/1: dhcp on %s: no lease after "
+			    "%d s, programs start while it goes on\n",
+			    d[n].ifname, DHCPWAIT);
+	pthread_mutex_unlock(&dhcpmtx);
+	/* d stays: threads still running use it */
+}
+
+static int
+trymount(const char *type, const char *dev, const char *mnt, int ro)
+{
+	struct ufs_args ufs;
+	struct iso_args iso;
+	void *args;
+	size_t len;
+	int flags = ro ? MNT_RDONLY : 0;
+
+	memset(&ufs, 0, sizeof ufs);
+	memset(&iso, 0, sizeof iso);
+	ufs.fspec = (char *)(uintptr_t)dev;
+	iso.fspec = dev;
+	args = &ufs;
+	len = sizeof ufs;
+	if (strcmp(type, MOUNT_CD9660) == 0) {
+		args = &iso;
+		len = sizeof iso;
+		flags = MNT_RDONLY;
+	}
+	if (mount(type, mnt, flags, args, len) == 0)
+		return 0;
+	if (errno == EROFS && !ro)
+		return trymount(type, dev, mnt, 1);
+	return errno;
+}
+
+/*
+ * mountall mounts every disk of hw.disknames at /mnt/DEV with the first
+ * file system type that takes it; a disk none takes stays unmounted.
+ */
+static void
+mountall(void)
+{
+	static const char *types[] = { MOUNT_FFS, MOUNT_EXT2FS, MOUNT_CD9660 };
+	char names[1024], dev[64], mnt[64], *p, *name;
+	struct statvfs sv;
+	size_t len = sizeof names - 1;
+	unsigned i;
+
+	if (sysctlbyname("hw.disknames", names, &len, NULL, 0) == -1)
+		return;
+	names[len] = '\0';
+	for (p = names; (name = strsep(&p, " ")) != NULL;) {
+		if (!kside_disk_device(name, dev, sizeof dev, mnt, sizeof mnt))
+			continue;
+		mkdir("/mnt", 0755);
+		if (mkdir(mnt, 0755) == -1 && errno != EEXIST)
+			err(1, "initrd/1: mkdir %s", mnt);
+		for (i = 0; i < sizeof types / sizeof types[0]; i++)
+			if (trymount(types[i], dev, mnt, 0) == 0)
+				break;
+		if (i == sizeof types / sizeof types[0]) {
+			fprintf(stderr, "initrd/1: %s: no file system this "
+			    "kernel knows, not mounted\n", dev);
+			rmdir(mnt);
+			continue;
+		}
+		fprintf(stderr, "initrd/1: mounted %s (%s%s) at %s (no \"blk\" "
+		    "in the config)\n", dev, types[i],
+		    statvfs(mnt, &sv) == 0 && (sv.f_flag & ST_RDONLY) ?
+		    ", read-only" : "", mnt);
+	}
+}
+
+/* ---- the config ---- */
+
+static void
+addexec(const struct kside_exec *x, int cmdline)
+{
+	struct rumprun_exec *rre;
+	int i;
+
+	rre = malloc(sizeof *rre + (size_t)(x->argc + 1) * sizeof(char *));
+	if (rre == NULL)
+		err(1, "initrd/1");
+	rre->rre_flags = cmdline ? RUMPRUN_EXEC_CMDLINE : 0;
+	if (x->flags & KSIDE_RUN_BG)
+		rre->rre_flags |= RUMPRUN_EXEC_BACKGROUND;
+	if (x->flags & KSIDE_RUN_PIPE)
+		rre->rre_flags |= RUMPRUN_EXEC_PIPE;
+	rre->rre_argc = x->argc;
+	for (i = 0; i <= x->argc; i++)
+		rre->rre_argv[i] = x->argv[i];
+	TAILQ_INSERT_TAIL(&rumprun_execs, rre, rre_entries);
+}
+
+static void
+configure(const char *text, size_t len, const char *src)
+{
+	static struct kside_config cfg;	/* argv and env live on */
+	static char *noargs[] = { "rumprun", NULL };
+	struct kside_exec none = { 0, 1, noargs };
+	char msg[KSIDE_ERRLEN], *wire;
+	int i;
+
+	if (kside_config_parse(text, len, src, &cfg, msg) != 0)
+		errx(1, "%s", msg);
+	fprintf(stderr, "initrd/1: config from %s\n", src);
+	for (i = 0; i < cfg.nenv; i++)
+		if (setenv(cfg.envname[i], cfg.envvalue[i], 1) == -1)
+			err(1, "%s: /env/%s", src, cfg.envname[i]);
+	if (cfg.hostname != NULL &&
+	    sethostname(cfg.hostname, strlen(cfg.hostname)) == -1)
+		err(1, "%s: /hostname", src);
+	for (i = 0; i < cfg.nexecs; i++)
+		addexec(&cfg.execs[i], cfg.cmdline);
+	if (cfg.nexecs == 0)
+		addexec(&none, 1);
+	if ((wire = kside_wire(&cfg, msg)) == NULL && msg[0] != '\0')
+		errx(1, "%s: %s", src, msg);
+	if (wire != NULL)
+		__real_rumprun_config(wire);
+	if (!cfg.hasblk)
+		mountall();
+	if (!cfg.hasnet)
+		dhcpall();
+}
+
+static void
+rootconfig(void)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int fd;
+
+	if ((fd = open("/json.cfg", O_RDONLY)) == -1) {
+		if (errno != ENOENT)
+			err(1, "/json.cfg");
+		configure("{}", 2, "the initrd (no /json.cfg)");
+		return;
+	}
+	if (fstat(fd, &st) == -1)
+		err(1, "/json.cfg");
+	if (st.st_size > CFGMAX)
+		errx(1, "/json.cfg: %lld bytes, over the %d-byte limit",
+		    (long long)st.st_size, CFGMAX);
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		err(1, "/json.cfg");
+	if ((n = read(fd, buf, (size_t)st.st_size)) != st.st_size)
+		err(1, "/json.cfg: read");
+	close(fd);
+	configure(buf, (size_t)n, "/json.cfg");
+}
+
+/*
+ * __wrap_rumprun_config runs where rumprun reads its config. The
+ * canonical form applies when the kernel has an initrd or the command
+ * line says rumpboot=initrd/1; everything else is rumprun's.
+ */
+void
+__wrap_rumprun_config(char *cmdline)
+{
+	struct kside_words w;
+	char err[KSIDE_ERRLEN];
+
+	if (kside_words(cmdline, &w, err) != 0)
+		errx(1, "%s", err);
+	exitport = w.exitport;
+	if (initrd != NULL)
+		unpack();
+	if (w.json != NULL && (w.canonical || initrd != NULL)) {
+		configure(w.json, strlen(w.json), "the command line");
+		return;
+	}
+	if (w.json == NULL && initrd != NULL &&
+	    strstr(cmdline, "_RUMPRUN_ROOTFSCFG=") == NULL) {
+		rootconfig();
+		return;
+	}
+	__real_rumprun_config(cmdline);
+}
