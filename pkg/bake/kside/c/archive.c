@@ -167,6 +167,13 @@ freegroups(struct walk *w)
 	w->groups = NULL;
 }
 
+static int
+magic(const unsigned char *h)
+{
+
+	return memcmp(h, "07070", 5) == 0 && (h[5] == '1' || h[5] == '2');
+}
+
 /* The header is complete: check it and read its fields. */
 static int
 header(struct walk *w)
@@ -174,8 +181,7 @@ header(struct walk *w)
 	unsigned long f[13];
 	int i;
 
-	if (memcmp(w->hdr, "07070", 5) != 0 ||
-	    (w->hdr[5] != '1' && w->hdr[5] != '2')) {
+	if (!magic(w->hdr)) {
 		char off[32];
 
 		snprintf(off, sizeof off, "%llu", (unsigned long long)w->off);
@@ -332,7 +338,9 @@ feed(struct walk *w, const unsigned char *p, size_t n, size_t *used)
 	size_t i = 0, k;
 	int error;
 
-	while (i < n) {
+	/* A padding of 0 bytes still ends its entry, even at the end. */
+	while (i < n || ((w->state == NAMEPAD || w->state == DATAPAD) &&
+	    w->need == 0)) {
 		switch (w->state) {
 		case BETWEEN:
 			if (p[i] == 0) {
@@ -352,6 +360,10 @@ feed(struct walk *w, const unsigned char *p, size_t n, size_t *used)
 			w->got += k;
 			i += k;
 			w->pos += k;
+			/* Say "not an archive" before waiting for a header. */
+			if (w->got >= 6 && w->got < HDRLEN && !magic(w->hdr) &&
+			    header(w) != 0)
+				goto out;
 			if (w->got < HDRLEN)
 				break;
 			if (header(w) != 0)

@@ -108,6 +108,8 @@ kside_splitargs(const char *s, char ***argvp, int *argcp)
 				inarg = 0;
 				continue;
 			}
+			if (*p == '\\' && p[1] == '\0')
+				break;	/* a lone backslash at the end */
 			if (!inarg) {
 				if (argv != NULL)
 					argv[argc] = o;
@@ -115,8 +117,6 @@ kside_splitargs(const char *s, char ***argvp, int *argcp)
 				inarg = 1;
 			}
 			if (*p == '\\') {
-				if (p[1] == '\0')
-					break;
 				p++;
 			} else if (q == 0 && (*p == '\'' || *p == '"')) {
 				q = *p;

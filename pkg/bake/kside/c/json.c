@@ -287,6 +287,7 @@ compound(struct jp *p, int depth, enum kside_jtype t)
 	struct kside_json *v, *it;
 	char close = t == KJ_OBJECT ? '}' : ']';
 	char *key = NULL, msg[80];
+	const char *ks;
 	size_t klen, i;
 
 	if (depth >= MAXDEPTH) {
@@ -309,6 +310,7 @@ compound(struct jp *p, int depth, enum kside_jtype t)
 				jerr(p, "expected a string key");
 				goto bad;
 			}
+			ks = p->s;
 			if (string(p, &key, &klen) != 0)
 				goto bad;
 			if (strlen(key) != klen) {
@@ -321,6 +323,7 @@ compound(struct jp *p, int depth, enum kside_jtype t)
 					snprintf(msg, sizeof msg, "key \"%.40s\" "
 					    "given twice", key);
 					free(key);
+					p->s = ks;	/* point at the key */
 					jerr(p, msg);
 					goto bad;
 				}
