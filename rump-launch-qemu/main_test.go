@@ -156,15 +156,15 @@ func TestDeliveryInitrd(t *testing.T) {
 		if len(r.Modules) != 1 || r.Modules[0].String != rd || !reflect.DeepEqual(r.Modules[0].Cpio, want) || string(r.Modules[0].JSONCfg) != cfg {
 			t.Errorf("%v: modules %+v\nwant the initrd with %+v", f, r.Modules, want)
 		}
-		if r.Args() != "" {
-			t.Errorf("%v: command line %q, want none (the initrd's config applies)", f, r.Args())
+		if r.Args() != "rumpboot.exit=0xf4" {
+			t.Errorf("%v: command line %q, want only the exit word (the initrd's config applies)", f, r.Args())
 		}
 		checkExit(t, r, 4)
 
 		// A patch sends the whole effective config, built on the initrd's.
 		gz := writeInitrd(t, cfg, true)
 		r = boot(t, "-e", "GREETING=a b,c", "-N", "web", k, gz)
-		over := `{"hostname":"web","rc":[{"bin":"probe","argv":["probe-exit=4"]}],"env":{"GREETING":"a b,c"}}`
+		over := `rumpboot.exit=0xf4 rumpboot=initrd/1 {"hostname":"web","rc":[{"bin":"probe","argv":["probe-exit=4"]}],"env":{"GREETING":"a b,c"}}`
 		if r.Args() != over || len(r.Modules) != 1 || !r.Modules[0].Gzip || len(r.Modules[0].Cpio) != 2 {
 			t.Errorf("%v override: command line %q\nwant %q; modules %+v", f, r.Args(), over, r.Modules)
 		}
@@ -173,7 +173,7 @@ func TestDeliveryInitrd(t *testing.T) {
 	// Without an initrd the config goes on the command line.
 	k := probe.Kernel(t, initrd64)
 	r := boot(t, k, "--", "probe-exit=8")
-	if want := `{"rc":[{"bin":"probe64-initrd.elf","argv":["probe-exit=8"]}]}`; r.Args() != want || len(r.Modules) != 0 {
+	if want := `rumpboot.exit=0xf4 rumpboot=initrd/1 {"rc":[{"bin":"probe64-initrd.elf","argv":["probe-exit=8"]}]}`; r.Args() != want || len(r.Modules) != 0 {
 		t.Errorf("no initrd: command line %q, want %q", r.Args(), want)
 	}
 	checkExit(t, r, 8)
@@ -217,6 +217,8 @@ func TestDevices(t *testing.T) {
 		if !f.Initrd {
 			// The wire form repeats keys: read it as a stream of values.
 			text = wireAsCanonical(t, text)
+		} else {
+			text = fromBrace(t, text)
 		}
 		if err := json.Unmarshal([]byte(text), &c); err != nil {
 			t.Fatalf("%v: config %q: %v", f, r.Args(), err)
@@ -265,7 +267,11 @@ func TestArgvIntact(t *testing.T) {
 				Argv []string
 			}
 		}
-		if err := json.Unmarshal([]byte(r.Args()), &c); err != nil {
+		text := r.Args()
+		if f.Initrd {
+			text = fromBrace(t, text)
+		}
+		if err := json.Unmarshal([]byte(text), &c); err != nil {
 			t.Fatalf("%v: config %q: %v", f, r.Args(), err)
 		}
 		if len(c.RC) != 1 || c.RC[0].Bin != base(k) || !reflect.DeepEqual(c.RC[0].Argv, args) {
@@ -502,4 +508,15 @@ func TestHelp(t *testing.T) {
 	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "usage: rump-launch-qemu ") {
 		t.Errorf("-h: exit %d, stderr %q, stdout %q", code, stderr, stdout)
 	}
+}
+
+// fromBrace returns an initrd/1 command line from the config's first '{',
+// after checking the kernel side's words before it.
+func fromBrace(t *testing.T, cmdline string) string {
+	t.Helper()
+	words, cfg, ok := strings.Cut(cmdline, "{")
+	if !ok || words != "rumpboot.exit=0xf4 rumpboot=initrd/1 " {
+		t.Fatalf("command line %q: want the words rumpboot.exit=0xf4 rumpboot=initrd/1 before the config", cmdline)
+	}
+	return "{" + cfg
 }

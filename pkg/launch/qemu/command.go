@@ -18,6 +18,14 @@ const (
 	ViaModule  = "module"  // the first -initrd module: a file holding only the config
 )
 
+// The words an initrd/1 kernel reads before its config on the command
+// line: the exit status goes to the isa-debug-exit device every command
+// has (QEMU then exits with 2N+1), and the config is canonical.
+const (
+	WordExit      = "rumpboot.exit=0xf4"
+	WordCanonical = "rumpboot=initrd/1"
+)
+
 // MaxCmdline is the longest multiboot command line (or config module) a
 // rumprun hw kernel accepts; longer ones make it panic.
 const MaxCmdline = config.WireLimitHW
@@ -49,6 +57,10 @@ type Command struct {
 	// inherits the locked descriptor as fd 3 through -add-fd (LogFD) and
 	// keeps it, and so the lock, for its lifetime.
 	Log string
+
+	// ExitStatus: the kernel was told to write its exit status N to the
+	// isa-debug-exit device, which makes QEMU exit with 2N+1.
+	ExitStatus bool
 }
 
 // LogFD is the descriptor QEMU inherits the console log on: fdset 3 of
@@ -124,7 +136,16 @@ func Build(p *launch.Plan, o Options) (*Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	via, err := chooseVia(p, o.ConfigVia, text)
+	words := ""
+	if p.Protocol == launch.ProtocolInitrd {
+		// Words for the kernel side before the config (DESIGN.md 5).
+		words = WordExit
+		c.ExitStatus = true
+		if text != nil {
+			words += " " + WordCanonical + " "
+		}
+	}
+	via, err := chooseVia(p, o.ConfigVia, words, text)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +161,7 @@ func Build(p *launch.Plan, o Options) (*Command, error) {
 		temp(Temp{Name: "cfg", Data: text, Module: true})
 	}
 	if via == ViaCmdline {
-		add("-append", string(text)) // verbatim: QEMU passes it as it is
+		add("-append", words+string(text)) // verbatim: QEMU passes it as it is
 	}
 
 	for _, n := range p.NICs {
@@ -182,7 +203,7 @@ func Build(p *launch.Plan, o Options) (*Command, error) {
 // chooseVia decides how the config reaches the kernel: "" (not at all),
 // ViaCmdline or ViaModule. The hw limit holds either way; QEMU puts the
 // kernel's path and a space in front of the -append text.
-func chooseVia(p *launch.Plan, want string, text []byte) (string, error) {
+func chooseVia(p *launch.Plan, want, words string, text []byte) (string, error) {
 	switch want {
 	case "", ViaCmdline, ViaModule:
 	default:
@@ -192,13 +213,16 @@ func chooseVia(p *launch.Plan, want string, text []byte) (string, error) {
 		return "", fmt.Errorf("an %s kernel reads its first module as the initrd: the config goes on the command line", launch.ProtocolInitrd)
 	}
 	if text == nil {
+		if words != "" {
+			return ViaCmdline, nil
+		}
 		return "", nil
 	}
 	form := "wire form"
 	if p.Protocol == launch.ProtocolInitrd {
 		form = "canonical form"
 	}
-	cmdline := len(p.Kernel) + 1 + len(text)
+	cmdline := len(p.Kernel) + 1 + len(words) + len(text)
 	overCmdline := fmt.Errorf("the config is %d bytes in %s; with the kernel path and a space that QEMU puts in front, the multiboot command line would be %d bytes, over the %d-byte limit of rumprun hw kernels",
 		len(text), form, cmdline, MaxCmdline)
 	if p.Protocol == launch.ProtocolInitrd {

@@ -102,12 +102,14 @@ func TestBuildVariants(t *testing.T) {
 	p.Protocol, p.Initrd, p.SendConfig = launch.ProtocolInitrd, "/i/app,1.initrd", false
 	c, _ = Build(p, Options{})
 	s = strings.Join(c.Args, " ")
-	if !strings.Contains(s, "-initrd /i/app,,1.initrd") || strings.Contains(s, "-append") {
+	// The kernel side's words: the exit status through isa-debug-exit,
+	// and, before a config, that it is canonical.
+	if i := index(c.Args, "-append"); !strings.Contains(s, "-initrd /i/app,,1.initrd") || i < 0 || c.Args[i+1] != "rumpboot.exit=0xf4" {
 		t.Errorf("initrd/1 without override: %q", c.Args)
 	}
 	p.SendConfig = true
 	c, _ = Build(p, Options{})
-	if i := index(c.Args, "-append"); i < 0 || c.Args[i+1] != `{"rc":[{"bin":"app","argv":["a,b","it's"]}]}` {
+	if i := index(c.Args, "-append"); i < 0 || c.Args[i+1] != `rumpboot.exit=0xf4 rumpboot=initrd/1 {"rc":[{"bin":"app","argv":["a,b","it's"]}]}` {
 		t.Errorf("initrd/1 override: %q", c.Args)
 	}
 	p.Initrd = "/i/my app.initrd"

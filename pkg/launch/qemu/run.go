@@ -30,6 +30,8 @@ type Result struct {
 	QEMUExit int            // QEMU's exit status; -1 when a signal ended it
 	Signal   syscall.Signal // the signal that made the launcher stop the guest; 0 if none
 	PID      int            // Background: the daemonized QEMU's process id
+
+	ExitStatus bool // the kernel was told to end QEMU with 2N+1 (Command.ExitStatus)
 }
 
 // Exit returns the launcher's exit status and, for a failure, what to say
@@ -45,6 +47,10 @@ func (r *Result) Exit(qemu string) (int, string) {
 		return 1, o.BootstrapFailed
 	case o.Exited:
 		return launch.ExitCode(o.Status), ""
+	case r.ExitStatus && r.Signal == 0 && r.QEMUExit > 1 && r.QEMUExit%2 == 1:
+		// The console said nothing, but the kernel ended QEMU with
+		// 2N+1 (QEMU's own failures are 1).
+		return (r.QEMUExit - 1) / 2, ""
 	case o.Halted:
 		return 1, "the guest halted without calling _exit (see its console output)"
 	case r.QEMUExit < 0:
@@ -142,7 +148,11 @@ func Run(c *Command, stdout, stderr io.Writer) (res *Result, err error) {
 		}
 		return &Result{PID: pid, QEMUExit: 0}, nil
 	}
-	return runForeground(cmd, c.Path, stdout, stderr)
+	res, err = runForeground(cmd, c.Path, stdout, stderr)
+	if res != nil {
+		res.ExitStatus = c.ExitStatus
+	}
+	return res, err
 }
 
 func runForeground(cmd *exec.Cmd, name string, stdout, stderr io.Writer) (*Result, error) {

@@ -255,3 +255,23 @@ func TestStderrFilter(t *testing.T) {
 		t.Errorf("filtered %q\nwant %q", out.String(), want)
 	}
 }
+
+// A kernel told to hand its status to isa-debug-exit ends QEMU with
+// 2N+1: without console markers that is the status; QEMU's own failure
+// (1) and a kernel not told stay failures.
+func TestExitFromQEMUStatus(t *testing.T) {
+	for _, c := range []struct {
+		r    Result
+		code int
+	}{
+		{Result{ExitStatus: true, QEMUExit: 7}, 3},
+		{Result{ExitStatus: true, QEMUExit: 1}, 1},
+		{Result{ExitStatus: false, QEMUExit: 7}, 1},
+		{Result{ExitStatus: true, QEMUExit: 8}, 1},
+		{Result{ExitStatus: true, QEMUExit: 7, Outcome: launch.Outcome{Exited: true, Status: 42}}, 42},
+	} {
+		if code, _ := c.r.Exit("qemu"); code != c.code {
+			t.Errorf("%+v: exit %d, want %d", c.r, code, c.code)
+		}
+	}
+}
