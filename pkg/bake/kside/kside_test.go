@@ -16,47 +16,30 @@ import (
 	"github.com/rumptools/rumptools/pkg/initrd"
 )
 
-var drv struct {
-	once sync.Once
-	path string
-	err  error
-}
+var drivers sync.Map // *testing.T -> driver path
 
 // driver compiles testdata/driver.c with the kernel side's host-portable
-// files and the host gcc.
+// files and the host gcc, once per test.
 func driver(t *testing.T) string {
 	t.Helper()
+	if p, ok := drivers.Load(t); ok {
+		return p.(string)
+	}
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("no gcc: the kernel side's host tests need a C compiler (apt-get install gcc)")
 	}
 	if _, err := os.Stat("/usr/include/zlib.h"); err != nil {
 		t.Skip("no zlib.h: the kernel side's host tests need zlib (apt-get install zlib1g-dev)")
 	}
-	drv.once.Do(func() {
-		dir, err := os.MkdirTemp("", "kside-driver-")
-		if err != nil {
-			drv.err = err
-			return
-		}
-		drv.path = filepath.Join(dir, "driver")
-		cmd := exec.Command("gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", drv.path,
-			"testdata/driver.c", "c/archive.c", "c/json.c", "c/config.c", "-lz")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			drv.err = fmt.Errorf("gcc: %v\n%s", err, out)
-		}
-	})
-	if drv.err != nil {
-		t.Fatal(drv.err)
+	p := filepath.Join(t.TempDir(), "driver")
+	cmd := exec.Command("gcc", "-O1", "-Wall", "-Wextra", "-Werror", "-o", p,
+		"testdata/driver.c", "c/archive.c", "c/json.c", "c/config.c", "-lz")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
 	}
-	return drv.path
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if drv.path != "" {
-		os.RemoveAll(filepath.Dir(drv.path))
-	}
-	os.Exit(code)
+	drivers.Store(t, p)
+	t.Cleanup(func() { drivers.Delete(t) })
+	return p
 }
 
 func run(t *testing.T, args ...string) string {

@@ -598,9 +598,11 @@ __wrap_rumprun_config(char *cmdline)
 	struct kside_words w;
 	char err[KSIDE_ERRLEN];
 
+	/* A config module is no command line: multiboot() read that. */
 	if (kside_words(cmdline, &w, err) != 0)
 		errx(1, "%s", err);
-	exitport = w.exitport;
+	if (w.exitport != 0)
+		exitport = w.exitport;
 	if (initrd != NULL)
 		unpack();
 	if (w.json != NULL && (w.canonical || initrd != NULL)) {
