@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,49 +29,22 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(realkernel.Main(m)) }
 
-var baked struct {
-	once           sync.Once
-	dir            string
-	initrd, legacy string // kernels: initrd/1 (the default) and -P rumprun
-	err            string
+// kernels returns show baked by rump-bake as it bakes by default
+// (initrd/1), once per test binary.
+func kernels(t *testing.T) string {
+	t.Helper()
+	return realkernel.HW(t).ShowKernel(t)
 }
 
-// kernels bakes show into an initrd/1 kernel and, with -P rumprun,
-// today's kernel, once per test binary.
-func kernels(t *testing.T) (initrd1, legacy string) {
-	t.Helper()
+// The bake declares initrd/1, and -n prints a script that makes the same
+// file. (-P rumprun against rumprun-bake: rump-bake's own tests.)
+func TestRealBake(t *testing.T) {
 	tc := realkernel.HW(t)
 	bake := realkernel.Tool(t, "rump-bake")
-	baked.once.Do(func() {
-		dir, err := os.MkdirTemp("", "kside-real-")
-		if err != nil {
-			baked.err = err.Error()
-			return
-		}
-		baked.dir = dir
-		obj := tc.Compile(t, filepath.Join(dir, "show"), "show")
-		baked.initrd = filepath.Join(dir, "show.bin")
-		baked.legacy = filepath.Join(dir, "show-rumprun.bin")
-		for _, c := range [][]string{{"-q", "-o", baked.initrd, obj}, {"-q", "-P", "rumprun", "-o", baked.legacy, obj}} {
-			cmd := exec.Command(bake, c...)
-			cmd.Env = tc.Env()
-			if out, err := cmd.CombinedOutput(); err != nil {
-				baked.err = fmt.Sprintf("rump-bake %q: %v\n%s", c, err, out)
-				return
-			}
-		}
-	})
-	if baked.err != "" {
-		t.Fatal(baked.err)
-	}
-	return baked.initrd, baked.legacy
-}
-
-// The bake declares initrd/1; -n prints a script that makes the same
-// file; -P rumprun is today's kernel, loaded exactly as rumprun-bake's.
-func TestRealBake(t *testing.T) {
-	k, legacy := kernels(t)
-	tc := realkernel.HW(t)
+	dir := t.TempDir()
+	obj := tc.Compile(t, filepath.Join(dir, "show"), "show")
+	k := filepath.Join(dir, "show.bin")
+	tc.Run(t, bake, "-q", "-o", k, obj)
 	info, err := kernel.Open(k)
 	if err != nil {
 		t.Fatal(err)
@@ -80,23 +52,16 @@ func TestRealBake(t *testing.T) {
 	if !info.Supports("initrd/1") || info.Bake == nil || info.Bake.Config != "hw_generic" {
 		t.Errorf("%s: protocols %v, bake record %+v", k, info.Protocols, info.Bake)
 	}
-	old, err := kernel.Open(legacy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(old.Protocols) != 0 {
-		t.Errorf("-P rumprun kernel declares %v", old.Protocols)
-	}
-	dir := t.TempDir()
-	up := filepath.Join(dir, "upstream.bin")
-	tc.UpstreamBake(t, "hw_generic", up, filepath.Join(baked.dir, "show"))
-	if !bytes.Equal(realkernel.LoadedImage(t, up), realkernel.LoadedImage(t, legacy)) {
-		t.Error("-P rumprun: the loaded image differs from rumprun-bake's")
+	legacy := filepath.Join(dir, "legacy.bin")
+	tc.Run(t, bake, "-q", "-P", "rumprun", "-o", legacy, obj)
+	if old, err := kernel.Open(legacy); err != nil || len(old.Protocols) != 0 {
+		t.Errorf("-P rumprun kernel: %v, protocols %v", err, old.Protocols)
 	}
 
-	bake := realkernel.Tool(t, "rump-bake")
 	out := filepath.Join(dir, "script.bin")
-	script, err := exec.Command(bake, "-n", "-o", out, filepath.Join(baked.dir, "show")).Output()
+	cmd := exec.Command(bake, "-n", "-o", out, obj)
+	cmd.Env = tc.Env()
+	script, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +70,8 @@ func TestRealBake(t *testing.T) {
 			t.Errorf("-n script lacks %s:\n%s", step, script)
 		}
 	}
-	cmd := exec.Command("sh", "-c", string(script))
-	cmd.Env = append(tc.Env(), "PATH="+filepath.Dir(bake)+":"+filepath.Join(tc.Dir, "bin")+":"+os.Getenv("PATH"))
+	cmd = exec.Command("sh", "-c", string(script))
+	cmd.Env = tc.Env()
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("-n script: %v\n%s", err, b)
 	}
@@ -298,7 +263,7 @@ func catArgs(want map[string]hostFile) []string {
 // launcher (plain archive) and through the QEMU command that -n prints
 // (gzip archive).
 func TestRealFiles(t *testing.T) {
-	k, _ := kernels(t)
+	k := kernels(t)
 	mkrd := realkernel.Tool(t, "rump-initrd")
 	launcher := realkernel.Tool(t, "rump-launch-qemu")
 	dir := t.TempDir()
@@ -358,7 +323,7 @@ func contains(lines []string, s string) bool {
 // so argv and env with quotes, backslashes, tabs, newlines and UTF-8
 // reach the program exactly.
 func TestRealCommandLineConfig(t *testing.T) {
-	k, _ := kernels(t)
+	k := kernels(t)
 	mkrd := realkernel.Tool(t, "rump-initrd")
 	launcher := realkernel.Tool(t, "rump-launch-qemu")
 	dir := t.TempDir()
@@ -404,7 +369,7 @@ func TestRealCommandLineConfig(t *testing.T) {
 // every disk at /mnt/DEV with its file system found, read-only where the
 // device is. Plain QEMU, so that no launcher fills in defaults.
 func TestRealDefaults(t *testing.T) {
-	k, _ := kernels(t)
+	k := kernels(t)
 	mkrd := realkernel.Tool(t, "rump-initrd")
 	for _, tool := range []string{"mke2fs", "xorriso"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -494,7 +459,7 @@ func TestRealDefaults(t *testing.T) {
 // The same kernel boots today's configs as before: wire form on the
 // command line, a config module that is not an archive, no config.
 func TestRealCompat(t *testing.T) {
-	k, _ := kernels(t)
+	k := kernels(t)
 	dir := t.TempDir()
 	mod := filepath.Join(dir, "cfg")
 	os.WriteFile(mod, []byte(`{"cmdline": "show from-module", "env": "T_M=1", "net": {"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.0.2", "mask": "24"}}`), 0o644)
@@ -526,7 +491,7 @@ func TestRealCompat(t *testing.T) {
 // A damaged initrd or a bad config stops the boot with what and where on
 // the console, "=== bootstrap failed", and (told the port) QEMU's exit.
 func TestRealRefusals(t *testing.T) {
-	k, _ := kernels(t)
+	k := kernels(t)
 	mkrd := realkernel.Tool(t, "rump-initrd")
 	dir := t.TempDir()
 	root := filepath.Join(dir, "root")
