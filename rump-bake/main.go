@@ -19,12 +19,12 @@ import (
 	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
-const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] [-P PROTOCOL] -o OUTPUT INPUT...
+const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [-T DIR] [--protocol P] -o OUTPUT INPUT...
        rump-bake [-c FILE]... [-T DIR] -l [INPUT...]
        rump-bake [-c FILE]... [-m CMD]... [-T DIR] -d CONFIG [INPUT...]
        rump-bake -i [-j] KERNEL...
        rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
-       rump-bake --stamp JSON [-P PROTOCOL] KERNEL
+       rump-bake --stamp JSON [--protocol P] KERNEL
        rump-bake --kside-source DIR
 
 Links rumprun application objects (INPUT, at most 8, run in this order)
@@ -38,7 +38,7 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -m CMD     apply a command (add, remove, assimilate, nuke, create) to the
              chosen config, e.g. -m 'add -lrumpfs_nfs' (repeatable)
   -T DIR     toolchain directory (default: rumprun_tooldir of the inputs)
-  -P, --protocol PROTOCOL
+  --protocol P
              initrd/1: link in the kernel side of the initrd/1 boot protocol
              (the default for hw kernels); rumprun: today's kernel, as
              rumprun-bake links it
@@ -50,7 +50,7 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -j         with -i: one JSON object per kernel
   --stamp JSON KERNEL
              add a bake record (JSON) to KERNEL in place (what -n prints);
-             with -P initrd/1 also the note that declares the protocol
+             with --protocol initrd/1 also the note that declares it
   --kside-source DIR
              write the kernel side's C sources into DIR (what -n prints)
   -h         print this help
@@ -81,9 +81,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	jsonOut := fs.Bool("j", false, "")
 	stamp := fs.String("stamp", "", "")
 	ksideSource := fs.String("kside-source", "", "")
-	var protocol string
-	fs.StringVar(&protocol, "P", "", "")
-	fs.StringVar(&protocol, "protocol", "", "")
+	protocolFlag := fs.String("protocol", "", "")
 	// Options may come before and after the operands; after "--" every
 	// argument is an operand.
 	rest, after, err := cli.Parse(fs, args)
@@ -107,8 +105,9 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("-j goes with -i")
 	}
 
-	if protocol != "" && !set["stamp"] && modes > 0 {
-		return cli.Usagef("-P goes with a bake or --stamp")
+	protocol := *protocolFlag
+	if set["protocol"] && !set["stamp"] && modes > 0 {
+		return cli.Usagef("--protocol goes with a bake or --stamp")
 	}
 	switch {
 	case set["kside-source"]:

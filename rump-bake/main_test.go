@@ -45,7 +45,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"-o", "x"}, "rump-bake: no input objects\n"},
 		{[]string{"-j", "k"}, "rump-bake: -j goes with -i\n"},
 		{[]string{"-l"}, "rump-bake: which toolchain? give -T DIR or an input object\n"},
-		{[]string{"-l", "-i", "k"}, "rump-bake: -l, -d, -i, --stamp and --kside-source exclude each other\n"}, {[]string{"-P", "initrd/1", "-i", "k"}, "rump-bake: -P goes with a bake or --stamp\n"},
+		{[]string{"-l", "-i", "k"}, "rump-bake: -l, -d, -i, --stamp and --kside-source exclude each other\n"}, {[]string{"--protocol", "initrd/1", "-i", "k"}, "rump-bake: --protocol goes with a bake or --stamp\n"},
 		{[]string{"-i"}, "rump-bake: -i needs at least one kernel\n"},
 		{[]string{"--bogus"}, "rump-bake: flag provided but not defined: -bogus\n"},
 		{[]string{"-C", "hw_virtio", "hw_generic", "out", "in.o"}, "rump-bake: a config given twice"},

@@ -59,9 +59,9 @@ func TestRealBakeMatchesRumprunBake(t *testing.T) {
 				objs = append(objs, tc.Compile(t, filepath.Join(dir, p), "show"))
 			}
 			ours := filepath.Join(dir, "ours.bin")
-			// -P rumprun: today's kernel, the one rumprun-bake makes (by
+			// --protocol rumprun: today's kernel, the one rumprun-bake makes (by
 			// default hw kernels get the initrd/1 support linked in).
-			args := append([]string{"-q", "-P", "rumprun", "-C", c.config, "-o", ours}, objs...)
+			args := append([]string{"-q", "--protocol", "rumprun", "-C", c.config, "-o", ours}, objs...)
 			code, stdout, stderr := runIn(args...)
 			if code != 0 || stdout != "" || stderr != "" {
 				t.Fatalf("rump-bake -q: exit %d, stdout %q, stderr %q", code, stdout, stderr)

@@ -39,10 +39,10 @@ func wantLines(t *testing.T, r *probe.Result, want ...string) {
 // and the launcher exits with its status, with the config on the command
 // line, as a module, and through the plain QEMU command of -n.
 func TestRealArgvEnvHostnameExit(t *testing.T) {
-	// Today's kernel (-P rumprun): the wire form, as a module too. The
+	// Today's kernel (--protocol rumprun): the wire form, as a module too. The
 	// initrd/1 kernels rump-bake makes by default have tests of their own
 	// (pkg/bake/kside).
-	k := realkernel.HW(t).ShowKernel(t, "-P", "rumprun")
+	k := realkernel.HW(t).ShowKernel(t, "--protocol", "rumprun")
 	args := []string{"-N", "host-1", "-e", "T_SPACE=a b  c", "-e", "T_UTF8=grüße, 世界",
 		k, "--", "two words", "it's", "ünï,cødé", "exit:5"}
 	want := []string{"argv[1]=<two words>", "argv[2]=<it's>", "argv[3]=<ünï,cødé>", "argv[4]=<exit:5>",

@@ -58,4 +58,21 @@
 // (-no-pie when the compiler accepts it), then the bake record is appended
 // as a non-allocated SHT_NOTE section (kernel.Stamp), and the kernel is
 // renamed onto the output. Plan.Script prints the same steps as shell.
+//
+// # The initrd/1 support
+//
+// For hw configs (Options.Protocol "" or ProtocolInitrd) the kernel side
+// of the initrd/1 boot protocol (package kside) goes into the kernel,
+// with the installed toolchain unchanged: its sources are written to
+// TMP/kside (Script: rump-bake --kside-source), compiled with TUPLE-gcc,
+// partially linked with the toolchain's libz.a and all but kside.Exports
+// made local; a copy of the platform's rumprun.o gets multiboot global
+// with the alias kside_upstream_multiboot at its .text offset, then
+// multiboot and bmk_platform_halt weak (two objcopy passes: in one,
+// multiboot stays global). The link takes -nostartfiles TMP/rumprun.o
+// first, in place of specs-bake's *startfile, kside.o after the inputs,
+// and -Wl,--wrap= for kside.Wraps; the stamp adds the rumpboot type-1
+// note "initrd/1" beside the bake record. Without Options.Protocol, a
+// rumprun.o that lacks multiboot or a global bmk_platform_halt (not
+// rumprun's hw platform object) gets today's kernel.
 package bake

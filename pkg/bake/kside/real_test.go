@@ -37,7 +37,7 @@ func kernels(t *testing.T) string {
 }
 
 // The bake declares initrd/1, and -n prints a script that makes the same
-// file. (-P rumprun against rumprun-bake: rump-bake's own tests.)
+// file. (--protocol rumprun against rumprun-bake: rump-bake's own tests.)
 func TestRealBake(t *testing.T) {
 	tc := realkernel.HW(t)
 	bake := realkernel.Tool(t, "rump-bake")
@@ -53,9 +53,9 @@ func TestRealBake(t *testing.T) {
 		t.Errorf("%s: protocols %v, bake record %+v", k, info.Protocols, info.Bake)
 	}
 	legacy := filepath.Join(dir, "legacy.bin")
-	tc.Run(t, bake, "-q", "-P", "rumprun", "-o", legacy, obj)
+	tc.Run(t, bake, "-q", "--protocol", "rumprun", "-o", legacy, obj)
 	if old, err := kernel.Open(legacy); err != nil || len(old.Protocols) != 0 {
-		t.Errorf("-P rumprun kernel: %v, protocols %v", err, old.Protocols)
+		t.Errorf("--protocol rumprun kernel: %v, protocols %v", err, old.Protocols)
 	}
 
 	out := filepath.Join(dir, "script.bin")
