@@ -534,3 +534,26 @@ func TestRealRefusals(t *testing.T) {
 		}
 	}
 }
+
+// DHCP without a server (a NIC on an empty QEMU hub) does not stall the
+// boot: the program starts after the bounded wait while DHCP goes on.
+func TestRealDHCPNoServer(t *testing.T) {
+	k := kernels(t)
+	mkrd := realkernel.Tool(t, "rump-initrd")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	os.MkdirAll(root, 0o755)
+	os.WriteFile(filepath.Join(root, "json.cfg"), []byte(rcConfig([]string{"ifaddrs", "exit:6"}, "")), 0o644)
+	rd := filepath.Join(dir, "rd")
+	if out, err := exec.Command(mkrd, "-o", rd, root).CombinedOutput(); err != nil {
+		t.Fatalf("rump-initrd: %v\n%s", err, out)
+	}
+	r := probe.RunCmd(t, exec.Command("qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-nodefaults", "-vga", "none",
+		"-display", "none", "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		"-kernel", k, "-initrd", rd, "-append", "rumpboot.exit=0xf4",
+		"-netdev", "hubport,id=n0,hubid=0", "-device", "virtio-net-pci,netdev=n0"), 5*time.Minute)
+	if !contains(r.Other, "initrd/1: dhcp on vioif0: no lease after 10 s, programs start while it goes on") ||
+		len(r.Calls) != 1 || r.ExitStatus != 6 || r.ProcessExit != 13 || hasPrefixLine(r.Other, "ifaddr vioif0") {
+		t.Errorf("calls %+v, status %d, QEMU exit %d\n%s", r.Calls, r.ExitStatus, r.ProcessExit, r.Output)
+	}
+}
