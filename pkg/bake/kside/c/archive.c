@@ -254,7 +254,7 @@ begin(struct walk *w)
 			return entryfail(w, "the root is not a file", 0);
 		if (w->nlink >= 2 && (w->group = findgroup(w)) == NULL)
 			return entryfail(w, "out of memory", ENOMEM);
-		if ((error = w->ops->create(w->arg, w->rel, perm)) != 0)
+		if ((error = w->ops->create(w->arg, w->rel, perm, w->size)) != 0)
 			return entryfail(w, "create", error);
 		w->open = 1;
 		w->st->files++;

@@ -85,6 +85,7 @@ struct mb_mmap {
 
 #define DHCPWAIT	10		/* seconds before programs start */
 #define CFGMAX		(1 << 20)	/* as json.cfg(5) */
+#define WCHUNK		(1 << 20)	/* bytes per write(2) */
 
 static const unsigned char *initrd;
 static size_t	initrdlen;
@@ -242,7 +243,7 @@ fs_mkdir(void *arg, const char *name, unsigned mode)
 }
 
 static int
-fs_create(void *arg, const char *name, unsigned mode)
+fs_create(void *arg, const char *name, unsigned mode, uint64_t size)
 {
 	struct fs *f = arg;
 	int error;
@@ -252,7 +253,12 @@ fs_create(void *arg, const char *name, unsigned mode)
 	clear(f);
 	if ((f->fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1)
 		return errno;
-	if (fchmod(f->fd, mode) == -1) {
+	/*
+	 * The whole size first: rumpfs then holds the data in one buffer,
+	 * where growing it write by write copies it each time.
+	 */
+	if (fchmod(f->fd, mode) == -1 ||
+	    (size > 0 && ftruncate(f->fd, (off_t)size) == -1)) {
 		error = errno;
 		close(f->fd);
 		return error;
@@ -267,7 +273,7 @@ fs_write(void *arg, const void *p, size_t n)
 	ssize_t w;
 
 	while (n > 0) {
-		if ((w = write(f->fd, p, n)) == -1) {
+		if ((w = write(f->fd, p, n > WCHUNK ? WCHUNK : n)) == -1) {
 			if (errno == EINTR)
 				continue;
 			return errno;
@@ -308,6 +314,7 @@ fs_copy(void *arg, const char *from, const char *to, unsigned mode)
 {
 	static char buf[65536];
 	struct fs *f = arg;
+	struct stat st;
 	ssize_t n;
 	int in, error;
 
@@ -315,7 +322,9 @@ fs_copy(void *arg, const char *from, const char *to, unsigned mode)
 		return error;
 	if ((in = open(f->path, O_RDONLY)) == -1)
 		return errno;
-	if ((error = fs_create(f, to, mode)) != 0) {
+	if (fstat(in, &st) == -1)
+		st.st_size = 0;
+	if ((error = fs_create(f, to, mode, (uint64_t)st.st_size)) != 0) {
 		close(in);
 		return error;
 	}

@@ -19,7 +19,7 @@
 /* What the walker asks of the file system; each returns 0 or an errno. */
 struct kside_fsops {
 	int	(*mkdir)(void *, const char *, unsigned);
-	int	(*create)(void *, const char *, unsigned);	/* then write* */
+	int	(*create)(void *, const char *, unsigned, uint64_t); /* write* */
 	int	(*write)(void *, const void *, size_t);
 	int	(*close)(void *);
 	int	(*symlink)(void *, const char *, const char *, unsigned);
