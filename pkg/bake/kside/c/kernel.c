@@ -63,6 +63,7 @@ extern struct rumprun_execs rumprun_execs;
 #define RUMPRUN_EXEC_CMDLINE	0x04
 
 extern char _end[];
+extern unsigned long bmk_memsize;
 
 /* Multiboot v1, as much as is used here. */
 struct mb_info {
@@ -364,6 +365,10 @@ unpack(void)
 	if (kside_unpack(initrd, initrdlen, &fsops, &f, &st, err) != 0)
 		errx(1, "initrd: %s", err);
 	t = now() - t0;
+	fprintf(stderr, "initrd/1: the initrd holds %lu KiB at the top of "
+	    "memory, the kernel has %lu KiB\n",
+	    (unsigned long)((initrdlen + PAGE - 1) / PAGE * (PAGE / 1024)),
+	    bmk_memsize / 1024);
 	fprintf(stderr, "initrd/1: unpacked %lu entries (%lu files, %lu "
 	    "directories, %lu symbolic links, %lu hard link copies), %llu "
 	    "bytes of %llu in %.3f s\n", st.entries, st.files, st.dirs,
