@@ -457,7 +457,8 @@ func TestRealDefaults(t *testing.T) {
 }
 
 // The same kernel boots today's configs as before: wire form on the
-// command line, a config module that is not an archive, no config.
+// command line, a config module that is not an archive, a config file on
+// a disk (_RUMPRUN_ROOTFSCFG=), no config.
 func TestRealCompat(t *testing.T) {
 	k := kernels(t)
 	dir := t.TempDir()
@@ -465,11 +466,25 @@ func TestRealCompat(t *testing.T) {
 	os.WriteFile(mod, []byte(`{"cmdline": "show from-module", "env": "T_M=1", "net": {"if": "vioif0", "type": "inet", "method": "static", "addr": "10.0.0.2", "mask": "24"}}`), 0o644)
 	base := []string{"-accel", "tcg", "-m", "128", "-nodefaults", "-vga", "none", "-display", "none",
 		"-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", k}
+	// A config file on a disk, read through _RUMPRUN_ROOTFSCFG=.
+	medium := filepath.Join(dir, "medium")
+	os.MkdirAll(medium, 0o755)
+	os.WriteFile(filepath.Join(medium, "json.cfg"), []byte(`{"cmdline": "show from-disk"}`), 0o644)
+	iso := filepath.Join(dir, "cfg.iso")
+	if _, err := exec.LookPath("xorriso"); err != nil {
+		t.Skip("no xorriso")
+	}
+	if out, err := exec.Command("xorriso", "-as", "mkisofs", "-quiet", "-R", "-o", iso, medium).CombinedOutput(); err != nil {
+		t.Fatalf("xorriso: %v\n%s", err, out)
+	}
 	for _, c := range []struct {
 		name string
 		args []string
 		want []string
 	}{
+		{"rootfscfg", []string{"-append", "rumpboot.exit=0xf4 _RUMPRUN_ROOTFSCFG=/json.cfg",
+			"-drive", "if=none,id=d0,format=raw,readonly=on,file=" + iso, "-device", "virtio-blk-pci,drive=d0"},
+			[]string{"argv[1]=<from-disk>"}},
 		{"wire", []string{"-append", `rumpboot.exit=0xf4 {"cmdline": "show 'a b' exit:2", "env": "T_W=x", "env": "T_V=y"}`},
 			[]string{"argv[1]=<a b>", "env <T_W=x>", "env <T_V=y>"}},
 		{"module", []string{"-append", "rumpboot.exit=0xf4", "-initrd", mod, "-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"},
