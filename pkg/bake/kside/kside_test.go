@@ -261,6 +261,24 @@ func TestNameRule(t *testing.T) {
 	}
 }
 
+// The initrd goes as high as it can below the top of memory, clear of
+// what the boot loader left there.
+func TestPlace(t *testing.T) {
+	for in, want := range map[string]string{
+		"8000000 100000":                                 "0x7f00000",
+		"8000000 100001":                                 "0x7eff000",
+		"8000000 100000 7f80000 7f80100":                 "0x7e80000", // the loader's information
+		"8000000 100000 7e90000 7e91000 7f80000 7f80100": "0x7d90000", // one place after another
+		"8000000 100000 7000000 7f00000":                 "0x7f00000", // just below: no overlap
+		"8000000 9000000":                                "0",
+		"8000000 100000 0 8000000":                       "0",
+	} {
+		if got := strings.TrimSpace(run(t, "place", in)); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
+
 func TestSplit(t *testing.T) {
 	for in, want := range map[string][]string{
 		"prog a b":                {"prog", "a", "b"},

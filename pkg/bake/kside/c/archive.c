@@ -80,6 +80,33 @@ entryfail(struct walk *w, const char *what, int error)
 }
 
 /*
+ * kside_place finds where an initrd of len bytes goes: the highest page
+ * below top that keeps clear of the regions given (what the boot loader
+ * left there: its information, command line, other modules). It returns
+ * 0 when there is no such place.
+ */
+uint64_t
+kside_place(uint64_t top, uint64_t len, const struct kside_region *r, int n)
+{
+	uint64_t hi = top, lo;
+	int i, again;
+
+	do {
+		if (hi < len)
+			return 0;
+		lo = (hi - len) & ~(uint64_t)4095;
+		again = 0;
+		for (i = 0; i < n; i++) {
+			if (r[i].lo < lo + len && r[i].hi > lo) {
+				hi = r[i].lo;
+				again = 1;
+			}
+		}
+	} while (again);
+	return lo;
+}
+
+/*
  * kside_name_ok applies the one entry-name rule of initrd/1: relative
  * after an optional leading "./", no ".." component and no empty one.
  * "." alone is the root. *rel is the name to create ("" for the root).

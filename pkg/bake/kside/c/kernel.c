@@ -83,6 +83,12 @@ struct mb_mmap {
 #define MEMSTART	0x100000
 #define PAGE		4096UL
 #define MINMEM		(8UL << 20)	/* left to the kernel, at least */
+#define MAXKEEP		64		/* loader regions kept clear */
+#define KEEP(a, n)	do {						\
+	keep[nkeep].lo = (a);						\
+	keep[nkeep].hi = (uint64_t)(a) + (n);				\
+	nkeep++;							\
+} while (/*CONSTCOND*/0)
 
 #define DHCPWAIT	10		/* seconds before programs start */
 #define CFGMAX		(1 << 20)	/* as json.cfg(5) */
@@ -113,9 +119,12 @@ multiboot(struct mb_info *mbi)
 	struct mb_mmap *mm, *chunk = NULL;
 	unsigned char *src, *dst;
 	unsigned long top, osend;
+	struct kside_region keep[MAXKEEP];
 	char err[KSIDE_ERRLEN];
-	uint32_t off;
+	uint64_t at;
+	uint32_t off, i;
 	size_t len;
+	int nkeep;
 
 	if ((mbi->flags & MB_CMDLINE) &&
 	    kside_words((const char *)(uintptr_t)mbi->cmdline, &w, err) == 0)
@@ -137,15 +146,31 @@ multiboot(struct mb_info *mbi)
 	}
 	if (chunk == NULL)
 		halt("no memory chunk at 1 MiB for the initrd");
+
+	/* What the loader left in memory stays where it is. */
+	nkeep = 0;
+	KEEP((uintptr_t)mbi, sizeof *mbi);
+	KEEP(mbi->mmap_addr, mbi->mmap_length);
+	KEEP(mbi->mods_addr, mbi->mods_count * sizeof *mod);
+	if (mbi->flags & MB_CMDLINE)
+		KEEP(mbi->cmdline, strlen((char *)(uintptr_t)mbi->cmdline) + 1);
+	for (i = 0; i < mbi->mods_count && nkeep < MAXKEEP - 2; i++) {
+		if (i > 0)
+			KEEP(mod[i].start, mod[i].end - mod[i].start);
+		if (mod[i].string != 0)
+			KEEP(mod[i].string,
+			    strlen((char *)(uintptr_t)mod[i].string) + 1);
+	}
 	top = chunk->addr + chunk->len;
 	osend = ((unsigned long)_end + PAGE - 1) & ~(PAGE - 1);
-	if (len > top || ((top - len) & ~(PAGE - 1)) < osend + MINMEM) {
+	at = kside_place(top, len, keep, nkeep);
+	if (at < osend + MINMEM) {
 		bmk_printf("initrd/1: the initrd (%lu bytes) does not fit in "
 		    "%lu KiB of memory: give the machine more\n",
 		    (unsigned long)len, (unsigned long)(top >> 10));
 		bmk_platform_halt(NULL);
 	}
-	dst = (unsigned char *)((top - len) & ~(PAGE - 1));
+	dst = (unsigned char *)(uintptr_t)at;
 	memmove(dst, src, len);
 	chunk->len = (uint64_t)(uintptr_t)dst - chunk->addr;
 	mbi->flags &= ~MB_MODS;

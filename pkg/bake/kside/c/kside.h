@@ -32,6 +32,11 @@ struct kside_stats {
 	uint64_t	archive;	/* archive bytes after gzip */
 };
 
+struct kside_region {
+	uint64_t	lo, hi;		/* [lo, hi) */
+};
+
+uint64_t kside_place(uint64_t, uint64_t, const struct kside_region *, int);
 int	kside_name_ok(const char *, const char **);
 int	kside_unpack(const unsigned char *, size_t, const struct kside_fsops *,
 	    void *, struct kside_stats *, char *);

@@ -9,6 +9,7 @@
  *	driver words STRING	canonical, exitport, json offset, or error
  *	driver disk NAME	device and mountpoint, or none
  *	driver name NAME	the name to create, or refused
+ *	driver place "TOP LEN [LO HI]..."	where the initrd goes
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,21 @@ main(int argc, char *argv[])
 			printf("%s %s\n", dev, mnt);
 		else
 			printf("none\n");
+	} else if (strcmp(argv[1], "place") == 0) {
+		struct kside_region rg[16];
+		unsigned long long top, len, lo, hi;
+		int off = 0, k, nr = 0;
+
+		if (sscanf(argv[2], "%llx %llx%n", &top, &len, &off) != 2)
+			return 2;
+		while (nr < 16 && sscanf(argv[2] + off, " %llx %llx%n", &lo,
+		    &hi, &k) == 2) {
+			rg[nr].lo = lo;
+			rg[nr++].hi = hi;
+			off += k;
+		}
+		printf("%#llx\n", (unsigned long long)kside_place(top, len, rg,
+		    nr));
 	} else if (strcmp(argv[1], "name") == 0) {
 		if (kside_name_ok(argv[2], &rel)) {
 			put(rel);
