@@ -363,3 +363,38 @@ func TestWithoutLinkerNoise(t *testing.T) {
 		t.Errorf("nil: got %q", got)
 	}
 }
+
+// The miniature toolchain's hw platform object is the probe, not
+// rumprun's: by default it bakes today's kernel, and asking for initrd/1
+// says why not; Xen configs never get it.
+func TestProtocolChoice(t *testing.T) {
+	hw := baketest.Toolchain(t, "hw")
+	xen := baketest.Toolchain(t, "xen")
+	dir := t.TempDir()
+	app := baketest.ProgramIn(t, dir, hw, "app", 0)
+	xapp := baketest.ProgramIn(t, dir, xen, "xapp", 0)
+	out := filepath.Join(dir, "k")
+	p, err := NewPlan(Options{Inputs: []string{app}, Output: out})
+	if err != nil || p.Protocol != ProtocolRumprun || p.Sources != "" {
+		t.Errorf("default: %v, protocol %q, sources %q", err, p.Protocol, p.Sources)
+	}
+	var script strings.Builder
+	if err := p.Script(&script); err != nil || strings.Contains(script.String(), "--protocol") || strings.Contains(script.String(), "kside") {
+		t.Errorf("rumprun script: %v\n%s", err, script.String())
+	}
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{Inputs: []string{app}, Output: out, Protocol: ProtocolInitrd}, "cannot link initrd/1 support: " + filepath.Join(hw, "rumprun-x86_64/lib/rumprun-hw/rumprun.o") + " is not rumprun's hw platform object"},
+		{Options{Inputs: []string{xapp}, Output: out, Protocol: ProtocolInitrd}, "rump-bake links initrd/1 support into hw kernels only; this bake is for xen"},
+		{Options{Inputs: []string{app}, Output: out, Protocol: "initrd/2"}, `unknown boot protocol "initrd/2" (want rumprun or initrd/1)`},
+	} {
+		if _, err := NewPlan(c.o); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.o, err, c.want)
+		}
+	}
+	if p, err := NewPlan(Options{Inputs: []string{xapp}, Output: out}); err != nil || p.Protocol != ProtocolRumprun {
+		t.Errorf("xen default: %v", err)
+	}
+}

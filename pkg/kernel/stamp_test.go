@@ -115,3 +115,37 @@ func TestStampRefusesWholeFileKludge(t *testing.T) {
 		t.Fatal("stamped junk")
 	}
 }
+
+// A stamp may declare boot protocols: type-1 notes in the same section,
+// which Inspect reports, in both byte orders; nothing loaded changes.
+func TestStampProtocols(t *testing.T) {
+	rec := &BakeRecord{Config: "hw_generic", Platform: "hw", Arch: "x86_64", Programs: []string{"a"}, Tool: "t"}
+	for name, in := range map[string][]byte{
+		"hw64": hwKernel(elf.ELFCLASS64, elf.EM_X86_64, false),
+		"big endian": telf{class: elf.ELFCLASS64, data: elf.ELFDATA2MSB, machine: elf.EM_PPC64, secs: []tsec{
+			{name: ".text", typ: elf.SHT_PROGBITS, flags: elf.SHF_ALLOC, addr: 0x1000, align: 16, data: []byte("code")},
+		}, segs: []tseg{{typ: elf.PT_LOAD, sections: []string{".text"}}}}.bytes(),
+	} {
+		var out bytes.Buffer
+		if err := Stamp(&out, bytes.NewReader(in), int64(len(in)), rec, "initrd/1"); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		k := inspectBytes(t, out.Bytes())
+		if !reflect.DeepEqual(k.Protocols, []string{"initrd/1"}) || k.Bake == nil || k.Bake.Config != "hw_generic" {
+			t.Errorf("%s: protocols %v, record %+v", name, k.Protocols, k.Bake)
+		}
+		if !reflect.DeepEqual(loaded(t, in), loaded(t, out.Bytes())) {
+			t.Errorf("%s: loaded bytes changed", name)
+		}
+		ef, err := elf.NewFile(bytes.NewReader(out.Bytes()))
+		if err != nil || ef.Section(BakeRecordSection) == nil {
+			t.Errorf("%s: no %s section (%v)", name, BakeRecordSection, err)
+		}
+	}
+	in := hwKernel(elf.ELFCLASS64, elf.EM_X86_64, false)
+	for _, bad := range []string{"", "a\x00b"} {
+		if err := Stamp(&bytes.Buffer{}, bytes.NewReader(in), int64(len(in)), rec, bad); err == nil {
+			t.Errorf("protocol %q: no error", bad)
+		}
+	}
+}
