@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -171,8 +172,29 @@ func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error
 	for _, n := range p.NICs {
 		nicNames = append(nicNames, n.Name)
 	}
+	// An initrd/1 kernel applies the defaults itself (DHCP on every NIC,
+	// every disk at /mnt/DEV, DESIGN.md 5): only a -b mountpoint needs blk
+	// written, and then for every disk, as "present" means exactly as
+	// written.
+	kernelDefaults := p.Protocol == ProtocolInitrd
+	if kernelDefaults {
+		nicNames = nil
+		named := false
+		for _, d := range p.Disks {
+			named = named || d.Guest.Mountpoint != ""
+		}
+		if !named {
+			defaults = nil
+		}
+	}
 	p.Config = c.WithDefaults(nicNames, defaults)
 	for i := range p.Disks {
+		if kernelDefaults && p.Config.Blk == nil {
+			// Where the kernel mounts it.
+			g := &p.Disks[i].Guest
+			g.Fstype, g.Mountpoint = "blk", "/mnt/"+path.Base(g.Path)
+			continue
+		}
 		p.Disks[i].Guest = mountOf(p.Config, p.Disks[i].Guest)
 	}
 

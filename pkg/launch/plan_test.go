@@ -324,9 +324,19 @@ func TestProtocols(t *testing.T) {
 	if got, want := wire(t, p), `{"rc":[{"bin":"probe","argv":["a b"]}],"env":{"A":"1"}}`; !p.SendConfig || got != want {
 		t.Errorf("override %s, want %s", got, want)
 	}
-	// So does a device, since the kernel applies no defaults itself.
-	if p := mustNew(t, Options{Kernel: k, Initrd: rd, Interfaces: []string{"vioif0"}}); !p.SendConfig {
-		t.Error("NIC attached but no override with its DHCP default")
+	// A device does not: the kernel applies the defaults itself (DHCP on
+	// every NIC, every disk at /mnt/DEV).
+	disk := filepath.Join(t.TempDir(), "d.img")
+	os.WriteFile(disk, make([]byte, 4096), 0o644)
+	if p := mustNew(t, Options{Kernel: k, Initrd: rd, Interfaces: []string{"vioif0"}, Disks: []string{disk}}); p.SendConfig ||
+		p.Config.Net != nil || p.Config.Blk != nil || p.Disks[0].Guest.Mountpoint != "/mnt/ld0a" {
+		t.Errorf("NIC and disk attached: override %v, net %v, blk %v, disk at %q", p.SendConfig, p.Config.Net, p.Config.Blk, p.Disks[0].Guest.Mountpoint)
+	}
+	// A mountpoint of -b is written, for every disk (present means
+	// exactly as written).
+	p = mustNew(t, Options{Kernel: k, Initrd: rd, Disks: []string{disk + ",/data", disk}})
+	if got := wire(t, p); !p.SendConfig || !strings.Contains(got, `"blk":[{"source":"dev","path":"/dev/ld0a","fstype":"blk","mountpoint":"/data"},{"source":"dev","path":"/dev/ld1a","fstype":"blk","mountpoint":"/mnt/ld1a"}]`) {
+		t.Errorf("-b with a mountpoint: %s", got)
 	}
 	// Without an initrd the config always goes.
 	if p := mustNew(t, Options{Kernel: k}); !p.SendConfig {
