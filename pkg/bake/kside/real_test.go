@@ -572,3 +572,42 @@ func TestRealDHCPNoServer(t *testing.T) {
 		t.Errorf("calls %+v, status %d, QEMU exit %d\n%s", r.Calls, r.ExitStatus, r.ProcessExit, r.Output)
 	}
 }
+
+// Archives one after another, plain and gzip with zero padding between:
+// all are unpacked, and the last /json.cfg is the config.
+func TestRealConcatenated(t *testing.T) {
+	k := kernels(t)
+	mkrd := realkernel.Tool(t, "rump-initrd")
+	dir := t.TempDir()
+	var cat []byte
+	for i, gz := range []bool{false, true} {
+		root := filepath.Join(dir, fmt.Sprint("root", i))
+		os.MkdirAll(root, 0o755)
+		os.WriteFile(filepath.Join(root, fmt.Sprint("file", i)), []byte(fmt.Sprintln("archive", i)), 0o644)
+		os.WriteFile(filepath.Join(root, "json.cfg"), []byte(rcConfig([]string{fmt.Sprint("config", i), "cat:/file0", "cat:/file1"}, "")), 0o644)
+		out := filepath.Join(dir, fmt.Sprint("rd", i))
+		args := []string{"-o", out, root}
+		if gz {
+			args = append([]string{"-z"}, args...)
+		}
+		if b, err := exec.Command(mkrd, args...).CombinedOutput(); err != nil {
+			t.Fatalf("rump-initrd: %v\n%s", err, b)
+		}
+		b, _ := os.ReadFile(out)
+		cat = append(append(cat, b...), make([]byte, 512)...)
+	}
+	rd := filepath.Join(dir, "both")
+	os.WriteFile(rd, cat, 0o644)
+	// Plain QEMU: pkg/initrd (the launcher's reader) refuses a gzip member
+	// after a plain archive.
+	r := probe.RunCmd(t, exec.Command("qemu-system-x86_64", "-accel", "tcg", "-m", "128", "-nodefaults", "-vga", "none",
+		"-display", "none", "-serial", "stdio", "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+		"-kernel", k, "-initrd", rd, "-append", "rumpboot.exit=0xf4"), 5*time.Minute)
+	for _, w := range []string{"argv[1]=<config1>",
+		fmt.Sprintf("file /file0 size=10 crc32=%08x mode=100644", crc32.ChecksumIEEE([]byte("archive 0\n"))),
+		fmt.Sprintf("file /file1 size=10 crc32=%08x mode=100644", crc32.ChecksumIEEE([]byte("archive 1\n")))} {
+		if !contains(r.Other, w) {
+			t.Errorf("missing %q in:\n%s", w, r.Output)
+		}
+	}
+}
