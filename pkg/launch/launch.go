@@ -28,6 +28,11 @@ const (
 	ProtocolInitrd = "initrd/1"
 )
 
+// WordCanonical, on the command line before the config, tells an initrd/1
+// kernel that the config is canonical (without it and without an initrd
+// the kernel reads today's wire form).
+const WordCanonical = "rumpboot=initrd/1"
+
 // Plan is everything a target needs to start one guest.
 type Plan struct {
 	Name   string         // machine name: MAC addresses, the hypervisor's name for the guest

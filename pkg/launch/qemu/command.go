@@ -23,7 +23,7 @@ const (
 // has (QEMU then exits with 2N+1), and the config is canonical.
 const (
 	WordExit      = "rumpboot.exit=0xf4"
-	WordCanonical = "rumpboot=initrd/1"
+	WordCanonical = launch.WordCanonical
 )
 
 // MaxCmdline is the longest multiboot command line (or config module) a

@@ -142,6 +142,7 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 			set("ramdisk", xl.String(ramdisk), "The initrd: the root file system and its /json.cfg.")
 		}
 		if text != nil {
+			text = append([]byte(launch.WordCanonical+" "), text...)
 			if err := checkCmdline(text, kernelPath, d.HVM, "on one line"); err != nil {
 				return nil, nil, fmt.Errorf("%v: put it in the initrd's /json.cfg instead", err)
 			}

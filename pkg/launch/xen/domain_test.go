@@ -237,9 +237,11 @@ func TestInitrdProtocol(t *testing.T) {
 		if got := get(t, d, "ramdisk").S; got != wantRD {
 			t.Errorf("pv=%v: ramdisk %q, want %q", xenPV, got, wantRD)
 		}
+		// The word that says the config is canonical, then the config.
 		cmdline := get(t, d, "cmdline").S
-		c, _, err := config.Parse("cmdline", []byte(cmdline))
-		if err != nil || strings.Join(c.RC[0].Argv, "|") != `say "hi"|C:\dir` {
+		cfg, ok := strings.CutPrefix(cmdline, launch.WordCanonical+" ")
+		c, _, err := config.Parse("cmdline", []byte(cfg))
+		if !ok || err != nil || strings.Join(c.RC[0].Argv, "|") != `say "hi"|C:\dir` {
 			t.Errorf("pv=%v: cmdline %s: %+v %v", xenPV, cmdline, c, err)
 		}
 		checkXL(t, d)
