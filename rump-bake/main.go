@@ -25,7 +25,7 @@ const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [
        rump-bake -i [-j] KERNEL...
        rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
        rump-bake --stamp JSON [--protocol P] KERNEL
-       rump-bake --kside-source DIR
+       rump-bake --kside-source FILE
 
 Links rumprun application objects (INPUT, at most 8, run in this order)
 into one kernel with the toolchain they were compiled with, and stamps it
@@ -51,8 +51,8 @@ toolchain: hw_generic (hw), xen_pv (xen).
   --stamp JSON KERNEL
              add a bake record (JSON) to KERNEL in place (what -n prints);
              with --protocol initrd/1 also the note that declares it
-  --kside-source DIR
-             write the kernel side's C sources into DIR (what -n prints)
+  --kside-source FILE
+             write the kernel side's C source to FILE (what -n prints)
   -h         print this help
 `
 
@@ -112,9 +112,9 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	switch {
 	case set["kside-source"]:
 		if len(rest) != 0 {
-			return cli.Usagef("--kside-source takes one directory")
+			return cli.Usagef("--kside-source takes one file")
 		}
-		return kside.Write(*ksideSource)
+		return kside.WriteFile(*ksideSource)
 	case set["stamp"]:
 		if len(rest) != 1 {
 			return cli.Usagef("--stamp takes the record and one kernel file")

@@ -39,8 +39,8 @@ type Options struct {
 	// StampCommand is how Script calls the stamp step, the words before
 	// the record and the file (e.g. rump-bake --stamp).
 	StampCommand []string
-	// SourceCommand is how Script writes the kernel side's sources, the
-	// words before the directory (e.g. rump-bake --kside-source).
+	// SourceCommand is how Script writes the kernel side's source, the
+	// words before the file (e.g. rump-bake --kside-source).
 	SourceCommand []string
 }
 
@@ -62,8 +62,8 @@ type Plan struct {
 	Output    string
 	Record    kernel.BakeRecord
 	Protocol  string // ProtocolRumprun or ProtocolInitrd
-	// Sources, when not empty, is the directory (in Tmp) that gets the
-	// kernel side's sources before the commands run.
+	// Sources, when not empty, is the file (in Tmp) that gets the kernel
+	// side's source (kside.Source) before the commands run.
 	Sources  string
 	Commands []Command // [kernel side,] objcopy per input, then the link into Tmp "kernel"
 	stampCmd []string
@@ -133,7 +133,7 @@ func NewPlan(o Options) (*Plan, error) {
 		if cmds, first, after, err = kernelSide(tc, platform, mbOff, objcopy); err != nil {
 			return nil, err
 		}
-		p.Sources = ksideDir
+		p.Sources = ksideSrc
 		p.Commands = append(p.Commands, cmds...)
 	}
 	link := Command{{S: ccWords[0]}}
@@ -311,12 +311,11 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 	work := atomicfile.NewWork("rump-bake-")
 	defer work.Close()
 	if p.Sources != "" {
-		dir, err := os.MkdirTemp("", "rump-bake-kside-")
+		path, err := work.Path(p.Sources)
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
-		if err := kside.Write(dir); err != nil {
+		if err := kside.WriteFile(path); err != nil {
 			return err
 		}
 	}

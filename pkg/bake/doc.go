@@ -63,8 +63,10 @@
 //
 // For hw configs (Options.Protocol "" or ProtocolInitrd) the kernel side
 // of the initrd/1 boot protocol (package kside) goes into the kernel,
-// with the installed toolchain unchanged: its sources are written to
-// TMP/kside (Script: rump-bake --kside-source), compiled with TUPLE-gcc,
+// with the installed toolchain unchanged: its source (kside.Source) is
+// written to TMP/kside.c (Script: rump-bake --kside-source), compiled
+// with TUPLE-gcc through -include (the main input is /dev/null, so that
+// the object's file symbol does not depend on the work file's name),
 // partially linked with the toolchain's libz.a and all but kside.Exports
 // made local; a copy of the platform's rumprun.o gets multiboot global
 // with the alias kside_upstream_multiboot at its .text offset, then

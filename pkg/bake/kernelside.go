@@ -19,7 +19,7 @@ const (
 
 // The kernel side's files in the bake's temporary directory.
 const (
-	ksideDir    = "kside"       // the sources
+	ksideSrc    = "kside.c"     // the source (kside.Source)
 	ksideCObj   = "kside-c.o"   // compiled
 	ksideZObj   = "kside-z.o"   // with zlib's inflate linked in
 	ksideObj    = "kside.o"     // all but kside.Exports made local
@@ -105,7 +105,7 @@ func kernelSide(tc *Toolchain, platform string, mbOff uint64, objcopy string) (c
 	if _, err := os.Stat(libz); err != nil {
 		return nil, nil, nil, fmt.Errorf("the %s support needs the toolchain's zlib: %v", ProtocolInitrd, err)
 	}
-	if len(kside.Names()) == 0 {
+	if len(kside.Source()) == 0 {
 		return nil, nil, nil, errors.New("no kernel-side sources embedded")
 	}
 	local := Command{{S: objcopy}}
@@ -114,7 +114,12 @@ func kernelSide(tc *Toolchain, platform string, mbOff uint64, objcopy string) (c
 	}
 	local = append(local, Arg{S: ksideZObj, Tmp: true}, Arg{S: ksideObj, Tmp: true})
 	cmds = []Command{
-		{{S: gcc}, {S: "-c"}, {S: "-O2"}, {S: "-o"}, {S: ksideCObj, Tmp: true}, {S: ksideDir + "/" + kside.Main, Tmp: true}},
+		// The source comes in through -include: the compiler names the
+		// object's file symbol after its main input, which must be the
+		// same in Run (where the source is a work file, named by a
+		// descriptor) and in Script.
+		{{S: gcc}, {S: "-c"}, {S: "-O2"}, {S: "-x"}, {S: "c"}, {S: "-include"}, {S: ksideSrc, Tmp: true},
+			{S: "-o"}, {S: ksideCObj, Tmp: true}, {S: os.DevNull}},
 		{{S: ld}, {S: "-r"}, {S: "-o"}, {S: ksideZObj, Tmp: true}, {S: ksideCObj, Tmp: true}, {S: libz}},
 		local,
 		{{S: objcopy}, {S: "--globalize-symbol=multiboot"},

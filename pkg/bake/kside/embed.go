@@ -8,15 +8,15 @@
 // json.cfg, argv splitting, the command line's own words, which disks are
 // mounted by default); they compile on the host too, where this
 // package's tests drive them (testdata/driver.c). kernel.c only makes
-// sense inside a kernel; kside.c includes all four, so that a bake
-// compiles one file.
+// sense inside a kernel. A bake compiles Source, all of them in one.
 package kside
 
 import (
+	"bytes"
 	"embed"
+	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 )
 
@@ -26,9 +26,6 @@ import (
 //go:embed c/*.c c/*.h
 var files embed.FS
 
-// Main is the file a bake compiles.
-const Main = "kside.c"
-
 // Exports are the symbols of the compiled support that the kernel links
 // against; a bake makes every other symbol of it local (zlib's too, so
 // that a program with its own copy of zlib still links).
@@ -36,6 +33,10 @@ var Exports = []string{"multiboot", "bmk_platform_halt", "__wrap_rumprun_config"
 
 // Wraps are the functions a bake links with -Wl,--wrap=NAME.
 var Wraps = []string{"rumprun_config", "_exit"}
+
+// order is the order of the files in Source: the header, the logic, then
+// the kernel's part.
+var order = []string{"kside.h", "archive.c", "json.c", "config.c", "kernel.c"}
 
 // Names lists the source files, sorted.
 func Names() []string {
@@ -48,22 +49,40 @@ func Names() []string {
 	return names
 }
 
-// Source returns one source file.
-func Source(name string) ([]byte, error) { return files.ReadFile("c/" + name) }
+// File returns one source file.
+func File(name string) ([]byte, error) { return files.ReadFile("c/" + name) }
 
-// Write writes the sources into dir, which it creates.
-func Write(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+// Source returns what a bake compiles: every file in one translation unit
+// (the header once, the files' own includes of it left out), so that one
+// file, which may have no name of its own, is all the compiler reads.
+func Source() []byte {
+	var b bytes.Buffer
+	b.WriteString("/* The kernel side of initrd/1, written by rump-bake --kside-source. */\n")
+	for _, n := range order {
+		data, err := File(n)
+		if err != nil {
+			panic("kside: " + err.Error()) // embedded: cannot fail
+		}
+		fmt.Fprintf(&b, "\n/* ---- %s ---- */\n", n)
+		for _, line := range bytes.SplitAfter(data, []byte("\n")) {
+			if string(bytes.TrimSpace(line)) == `#include "kside.h"` {
+				continue
+			}
+			b.Write(line)
+		}
+	}
+	return b.Bytes()
+}
+
+// WriteFile writes Source to path (a bake's work file), as it is.
+func WriteFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
 		return err
 	}
-	for _, n := range Names() {
-		b, err := Source(n)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
-			return err
-		}
+	if _, err := f.Write(Source()); err != nil {
+		f.Close()
+		return err
 	}
-	return nil
+	return f.Close()
 }

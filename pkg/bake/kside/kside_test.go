@@ -177,7 +177,7 @@ func awkward() ([]entry, []string) {
 func TestUnpack(t *testing.T) {
 	es, want := awkward()
 	a := archive(t, es)
-	ok := fmt.Sprintf("ok entries=11 dirs=3 files=6 links=1 hardlinks=1 skipped=1 bytes=%d", 14+6+(3<<20+5)+12)
+	ok := fmt.Sprintf("ok entries=11 dirs=3 files=6 links=1 hardlinks=1 skipped=1 bytes=%d cfg=0", 14+6+(3<<20+5)+12)
 	one := strings.Join(want, "\n") + "\n" + ok + "\n"
 	if got := runFile(t, "unpack", a); got != one {
 		t.Errorf("plain:\n%s\nwant:\n%s", got, one)
@@ -240,6 +240,9 @@ func TestUnpackRefuses(t *testing.T) {
 		{"empty component", append(rawEntry("a//b", initrd.TypeReg|0o644, 1, 1, nil), trailer()...), "(a//b): name is not relative"},
 		{"trailing slash", append(rawEntry("dir/", initrd.TypeDir|0o755, 1, 1, nil), trailer()...), "(dir/): name is not relative"},
 		{"later entry", append(append(rawEntry("ok", initrd.TypeReg|0o644, 1, 1, nil), rawEntry("..", initrd.TypeDir|0o755, 2, 1, nil)...), trailer()...), "error entry 2 at offset 116 (..): name is not relative"},
+		{"dot component", append(rawEntry("a/./json.cfg", initrd.TypeReg|0o644, 1, 1, nil), trailer()...), "(a/./json.cfg): name is not relative"},
+		{"below a link", append(append(rawEntry("x", initrd.TypeLink|0o777, 1, 1, []byte("/")), rawEntry("x/json.cfg", initrd.TypeReg|0o644, 2, 1, []byte("{}"))...), trailer()...),
+			"(x/json.cfg): lies below a symbolic link of the archive"},
 	} {
 		got := runFile(t, "unpack", c.in)
 		last := got[strings.LastIndex(strings.TrimSuffix(got, "\n"), "\n")+1:]
@@ -249,11 +252,30 @@ func TestUnpackRefuses(t *testing.T) {
 	}
 }
 
+// The last json.cfg entry decides whether /json.cfg can be the config: a
+// regular file that is not a hard link.
+func TestJSONCfgEntry(t *testing.T) {
+	cfg := []byte("{}")
+	for _, c := range []struct {
+		in   []byte
+		want string
+	}{
+		{append(rawEntry("json.cfg", initrd.TypeReg|0o644, 1, 1, cfg), trailer()...), " cfg=1\n"},
+		{append(rawEntry("./json.cfg", initrd.TypeReg|0o644, 1, 2, cfg), trailer()...), " cfg=1 cfgbad=a hard link"},
+		{append(rawEntry("json.cfg", initrd.TypeLink|0o777, 1, 1, []byte("etc/x")), trailer()...), " cfg=1 cfgbad=not a regular file"},
+		{append(append(rawEntry("json.cfg", initrd.TypeLink|0o777, 1, 1, []byte("x")), rawEntry("json.cfg", initrd.TypeReg|0o644, 2, 1, cfg)...), trailer()...), " cfg=2\n"},
+	} {
+		if got := runFile(t, "unpack", c.in); !strings.Contains(got, c.want) {
+			t.Errorf("%q: want %q", got, c.want)
+		}
+	}
+}
+
 func TestNameRule(t *testing.T) {
 	for name, want := range map[string]string{
-		".": "<>", "./a": "<a>", "a/b c": "<a/b c>", "./.": "<.>", "a/./b": "<a/./b>", "...": "<...>",
+		".": "<>", "./a": "<a>", "a/b c": "<a/b c>", "./.": "<>", "a/./b": "refused", "...": "<...>", "./.a": "<.a>",
 		"": "refused", "./": "refused", "/a": "refused", "../a": "refused", "a/..": "refused",
-		"a//b": "refused", "a/": "refused", ".//a": "refused", "././../a": "refused",
+		"a//b": "refused", "a/": "refused", ".//a": "refused", "././../a": "refused", "././a": "refused", "a/.": "refused",
 	} {
 		if got := strings.TrimSpace(run(t, "name", name)); got != want {
 			t.Errorf("%q: %s, want %s", name, got, want)
@@ -411,27 +433,31 @@ func TestConfig(t *testing.T) {
 	}
 }
 
-func TestSourcesEmbedded(t *testing.T) {
-	dir := t.TempDir()
-	if err := Write(dir); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
+// What a bake compiles holds every file once, without the includes of
+// the header (the real tests compile it with a rumprun toolchain).
+func TestSourceEmbedded(t *testing.T) {
+	src := Source()
 	for _, n := range Names() {
 		want, _ := os.ReadFile(filepath.Join("c", n))
-		got, err := os.ReadFile(filepath.Join(dir, n))
+		got, err := File(n)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s: written copy differs (%v)", n, err)
+			t.Errorf("%s: embedded copy differs (%v)", n, err)
 		}
-		names = append(names, n)
-	}
-	if strings.Join(names, " ") != "archive.c config.c json.c kernel.c kside.c kside.h" {
-		t.Errorf("embedded: %v", names)
-	}
-	main, _ := Source(Main)
-	for _, n := range names {
-		if strings.HasSuffix(n, ".c") && n != Main && !bytes.Contains(main, []byte(`#include "`+n+`"`)) {
-			t.Errorf("%s does not include %s", Main, n)
+		if !bytes.Contains(src, []byte("/* ---- "+n+" ---- */")) {
+			t.Errorf("Source lacks %s", n)
 		}
+	}
+	if got := strings.Join(Names(), " "); got != "archive.c config.c json.c kernel.c kside.h" {
+		t.Errorf("embedded: %s", got)
+	}
+	if bytes.Contains(src, []byte(`#include "kside.h"`)) {
+		t.Error(`Source still includes "kside.h"`)
+	}
+	f := filepath.Join(t.TempDir(), "k")
+	if err := WriteFile(f); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(f); !bytes.Equal(b, src) {
+		t.Error("WriteFile wrote other bytes than Source")
 	}
 }

@@ -36,6 +36,11 @@ struct group {
 	struct group	*next;
 };
 
+struct symlink {
+	char		*name;
+	struct symlink	*next;
+};
+
 struct walk {
 	const struct kside_fsops *ops;
 	void		*arg;
@@ -57,6 +62,7 @@ struct walk {
 	unsigned long	 archives;
 	unsigned long	 num;		/* entry number, from 1 */
 	struct group	*groups;
+	struct symlink	*symlinks;	/* the archive's, never followed */
 };
 
 static int
@@ -107,9 +113,10 @@ kside_place(uint64_t top, uint64_t len, const struct kside_region *r, int n)
 }
 
 /*
- * kside_name_ok applies the one entry-name rule of initrd/1: relative
- * after an optional leading "./", no ".." component and no empty one.
- * "." alone is the root. *rel is the name to create ("" for the root).
+ * kside_name_ok applies the one entry-name rule of initrd/1 (as
+ * pkg/initrd.NameRule states it): one leading "./" is removed; what
+ * remains is "." (the root) or names separated by "/", none of them
+ * empty, "." or "..". *rel is the name to create ("" for the root).
  */
 int
 kside_name_ok(const char *name, const char **rel)
@@ -117,24 +124,40 @@ kside_name_ok(const char *name, const char **rel)
 	const char *p, *c;
 	size_t n;
 
+	if (strncmp(name, "./", 2) == 0)
+		name += 2;
 	if (strcmp(name, ".") == 0) {
 		*rel = "";
 		return 1;
 	}
-	if (strncmp(name, "./", 2) == 0)
-		name += 2;
 	if (*name == '\0')
 		return 0;
 	for (c = name;; c = p + 1) {
 		p = strchr(c, '/');
 		n = p ? (size_t)(p - c) : strlen(c);
-		if (n == 0 || (n == 2 && c[0] == '.' && c[1] == '.'))
+		if (n == 0 || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
 			return 0;
 		if (p == NULL)
 			break;
 	}
 	*rel = name;
 	return 1;
+}
+
+/* belowlink reports whether rel lies below a symbolic link of the archive. */
+static const char *
+belowlink(struct walk *w, const char *rel)
+{
+	struct symlink *l;
+	size_t n;
+
+	for (l = w->symlinks; l != NULL; l = l->next) {
+		n = strlen(l->name);
+		if (strncmp(rel, l->name, n) == 0 && rel[n] == '/')
+			return l->name;
+	}
+	return NULL;
 }
 
 static int
@@ -181,8 +204,15 @@ static void
 freegroups(struct walk *w)
 {
 	struct group *g, *n;
+	struct symlink *l, *ln;
 	int i;
 
+	for (l = w->symlinks; l != NULL; l = ln) {
+		ln = l->next;
+		free(l->name);
+		free(l);
+	}
+	w->symlinks = NULL;
 	for (g = w->groups; g != NULL; g = n) {
 		n = g->next;
 		for (i = 0; i < g->nwait; i++)
@@ -260,9 +290,23 @@ begin(struct walk *w)
 		return 0;
 	}
 	if (!kside_name_ok(w->name, &w->rel))
-		return entryfail(w, "name is not relative, or has an empty "
-		    "or \"..\" component: the whole initrd is refused", 0);
+		return entryfail(w, "name is not relative after an optional "
+		    "leading \"./\", or has an empty, \".\" or \"..\" "
+		    "component: the whole initrd is refused", 0);
+	if (belowlink(w, w->rel) != NULL)
+		return entryfail(w, "lies below a symbolic link of the "
+		    "archive, which is never followed: the whole initrd is "
+		    "refused", 0);
 	w->st->entries++;
+	if (strcmp(w->rel, "json.cfg") == 0) {
+		w->st->cfgentry = w->num;
+		w->st->cfgbad = NULL;
+		if ((w->mode & S_TYPE) != S_REG)
+			w->st->cfgbad = "not a regular file";
+		else if (w->nlink > 1)
+			w->st->cfgbad = "a hard link, whose data may be stored "
+			    "with another name";
+	}
 	switch (w->mode & S_TYPE) {
 	case S_DIR:
 		w->skip = 1;
@@ -300,6 +344,7 @@ end(struct walk *w)
 {
 	unsigned perm = (unsigned)(w->mode & 07777);
 	struct group *g = w->group;
+	struct symlink *l;
 	char **nw;
 	int error, i;
 
@@ -308,6 +353,13 @@ end(struct walk *w)
 		if ((error = w->ops->symlink(w->arg, w->rel, w->target,
 		    perm)) != 0)
 			return entryfail(w, "symlink", error);
+		if ((l = calloc(1, sizeof *l)) == NULL ||
+		    (l->name = strdup(w->rel)) == NULL) {
+			free(l);
+			return entryfail(w, "out of memory", ENOMEM);
+		}
+		l->next = w->symlinks;
+		w->symlinks = l;
 		w->st->links++;
 		return 0;
 	}

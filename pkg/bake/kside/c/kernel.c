@@ -378,6 +378,8 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static struct kside_stats unpacked;
+
 static void
 unpack(void)
 {
@@ -389,6 +391,7 @@ unpack(void)
 	t0 = now();
 	if (kside_unpack(initrd, initrdlen, &fsops, &f, &st, err) != 0)
 		errx(1, "initrd: %s", err);
+	unpacked = st;
 	t = now() - t0;
 	fprintf(stderr, "initrd/1: the initrd holds %lu KiB at the top of "
 	    "memory, the kernel has %lu KiB\n",
@@ -607,6 +610,9 @@ rootconfig(void)
 	ssize_t n;
 	int fd;
 
+	if (unpacked.cfgbad != NULL)
+		errx(1, "initrd: entry %lu: /json.cfg is %s: store it as a file "
+		    "of its own", unpacked.cfgentry, unpacked.cfgbad);
 	if ((fd = open("/json.cfg", O_RDONLY)) == -1) {
 		if (errno != ENOENT)
 			err(1, "/json.cfg");

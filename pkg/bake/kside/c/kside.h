@@ -30,6 +30,8 @@ struct kside_stats {
 	unsigned long	entries, dirs, files, links, hardlinks, skipped;
 	uint64_t	bytes;		/* file data written */
 	uint64_t	archive;	/* archive bytes after gzip */
+	unsigned long	cfgentry;	/* the last json.cfg entry, 0: none */
+	const char	*cfgbad;	/* why it cannot be the config, or NULL */
 };
 
 struct kside_region {

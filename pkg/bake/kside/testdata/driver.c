@@ -218,10 +218,12 @@ main(int argc, char *argv[])
 			printf("error %s\n", err);
 		else
 			printf("ok entries=%lu dirs=%lu files=%lu links=%lu "
-			    "hardlinks=%lu skipped=%lu bytes=%llu\n",
+			    "hardlinks=%lu skipped=%lu bytes=%llu cfg=%lu%s%s\n",
 			    st.entries, st.dirs, st.files, st.links,
 			    st.hardlinks, st.skipped,
-			    (unsigned long long)st.bytes);
+			    (unsigned long long)st.bytes, st.cfgentry,
+			    st.cfgbad ? " cfgbad=" : "",
+			    st.cfgbad ? st.cfgbad : "");
 		free(data);
 	} else if (strcmp(argv[1], "config") == 0) {
 		config(argv[2]);
