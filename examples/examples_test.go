@@ -136,9 +136,6 @@ func TestHelloMakefile(t *testing.T) {
 	}
 
 	t.Run("run", func(t *testing.T) {
-		if real {
-			t.Skip("needs initrd/1 in real kernels (issue 14)")
-		}
 		r := probe.RunCmd(t, ex.make("-s", "run", "QEMUFLAGS=--accel tcg -I vioif0=user"), 3*time.Minute)
 		if r.ProcessExit != 0 {
 			t.Errorf("make run: exit %d\n%s", r.ProcessExit, r.Stderr)
@@ -149,9 +146,6 @@ func TestHelloMakefile(t *testing.T) {
 		}
 	})
 	t.Run("iso", func(t *testing.T) {
-		if real {
-			t.Skip("needs initrd/1 in real kernels (issue 14)")
-		}
 		ex.mustMake(t, "iso")
 		if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
 			t.Skip("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
@@ -163,9 +157,6 @@ func TestHelloMakefile(t *testing.T) {
 		want(t, r)
 	})
 	t.Run("plan", func(t *testing.T) {
-		if real {
-			t.Skip("needs initrd/1 in real kernels (issue 14)")
-		}
 		out := ex.mustMake(t, "plan")
 		for _, w := range []string{" -kernel hello.bin -initrd hello.initrd ", "-device virtio-net-pci,netdev=vioif0,",
 			`ramdisk = "` + filepath.Join(dir, "hello.initrd") + `"`, `vif = [ "model=e1000,bridge=xenbr0,`, "xl create -p "} {
