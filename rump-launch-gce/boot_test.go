@@ -91,8 +91,14 @@ func TestArchiveBoots(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, text)
 			}
+			// DHCP on vioif0: written for today's kernels; an initrd/1
+			// kernel runs it on every NIC itself, so no "net".
+			netOK := len(cfg.Net) == 1 && cfg.Net[0].If == "vioif0" && cfg.Net[0].Method == "dhcp"
+			if f.Initrd {
+				netOK = cfg.Net == nil
+			}
 			if cfg.Hostname != "gceprobe" || len(cfg.RC) != 1 || fmt.Sprint(cfg.RC[0].Argv) != "[probe-exit=5 two words]" ||
-				len(cfg.Net) != 1 || cfg.Net[0].If != "vioif0" || cfg.Net[0].Method != "dhcp" || len(cfg.Env) != 1 || cfg.Env[0].Value != "a,b" {
+				!netOK || len(cfg.Env) != 1 || cfg.Env[0].Value != "a,b" {
 				t.Errorf("the kernel's config: %s", text)
 			}
 			var nic, blk bool
