@@ -151,6 +151,27 @@ func TestDryRunScript(t *testing.T) {
 			t.Errorf("left behind %s", e.Name())
 		}
 	}
+
+	// An output that starts with "-" is never read as options: in a
+	// directory of that name and as a name of its own.
+	if err := os.Mkdir(filepath.Join(dir, "-d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{"-d/k.bin", "-k.bin"} {
+		script, err := exec.Command(bin, "-n", "-o", out, a).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh := exec.Command("sh")
+		sh.Dir = dir
+		sh.Stdin = bytes.NewReader(script)
+		if b, err := sh.CombinedOutput(); err != nil {
+			t.Fatalf("%s: sh: %v\n%s\nscript:\n%s", out, err, b, script)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, out)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", out, err)
+		}
+	}
 }
 
 func TestListAndDescribe(t *testing.T) {

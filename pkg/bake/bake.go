@@ -217,7 +217,7 @@ func (p *Plan) Script(w io.Writer) error {
 	}
 	var b strings.Builder
 	b.WriteString("set -e\n")
-	fmt.Fprintf(&b, "tmp=$(mktemp -d %s)\n", shellquote.Quote(filepath.Join(dir, ".rump-bake-XXXXXX")))
+	fmt.Fprintf(&b, "tmp=$(mktemp -d %s)\n", shellquote.Operand(filepath.Join(dir, ".rump-bake-XXXXXX")))
 	b.WriteString("trap 'rm -rf \"$tmp\"' EXIT\n")
 	if p.Sources != "" {
 		src := Command{}
@@ -247,7 +247,7 @@ func (p *Plan) Script(w io.Writer) error {
 	if p.Output == "-" {
 		b.WriteString("cat \"$tmp\"/kernel\n")
 	} else {
-		fmt.Fprintf(&b, "mv -f \"$tmp\"/kernel %s\n", shellquote.Quote(p.Output))
+		fmt.Fprintf(&b, "mv -f \"$tmp\"/kernel %s\n", shellquote.Operand(p.Output))
 	}
 	_, err = io.WriteString(w, b.String())
 	return err

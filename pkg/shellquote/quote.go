@@ -57,3 +57,13 @@ func Join(words []string) string {
 	}
 	return b.String()
 }
+
+// Operand quotes a file name for use as a command's operand: a name that
+// starts with "-" gets "./" in front, so that no program reads it as
+// options.
+func Operand(path string) string {
+	if len(path) > 0 && path[0] == '-' {
+		path = "./" + path
+	}
+	return Quote(path)
+}
