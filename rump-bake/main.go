@@ -25,7 +25,7 @@ const usage = `usage: rump-bake [-n] [-q] [-c FILE]... [-m CMD]... [-C CONFIG] [
        rump-bake -i [-j] KERNEL...
        rump-bake [options] CONFIG OUTPUT INPUT...     (rumprun-bake's form)
        rump-bake --stamp JSON [--protocol P] KERNEL
-       rump-bake --kside-source FILE
+       rump-bake --kside-source FILE [PLATFORM]
 
 Links rumprun application objects (INPUT, at most 8, run in this order)
 into one kernel with the toolchain they were compiled with, and stamps it
@@ -40,7 +40,7 @@ toolchain: hw_generic (hw), xen_pv (xen).
   -T DIR     toolchain directory (default: rumprun_tooldir of the inputs)
   --protocol P
              initrd/1: link in the kernel side of the initrd/1 boot protocol
-             (the default for hw kernels); rumprun: today's kernel, as
+             (the default for hw and xen kernels); rumprun: today's kernel, as
              rumprun-bake links it
   -n         print the commands that would run, as shell, and change nothing
   -q         print nothing on success (no linker warnings, no launch hints)
@@ -51,8 +51,9 @@ toolchain: hw_generic (hw), xen_pv (xen).
   --stamp JSON KERNEL
              add a bake record (JSON) to KERNEL in place (what -n prints);
              with --protocol initrd/1 also the note that declares it
-  --kside-source FILE
-             write the kernel side's C source to FILE (what -n prints)
+  --kside-source FILE [PLATFORM]
+             write the kernel side's C source for PLATFORM (hw, the
+             default, or xen) to FILE (what -n prints)
   -h         print this help
 `
 
@@ -111,10 +112,17 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case set["kside-source"]:
-		if len(rest) != 0 {
-			return cli.Usagef("--kside-source takes one file")
+		side := kside.HW
+		if len(rest) > 1 {
+			return cli.Usagef("--kside-source takes one file and, after it, a platform")
 		}
-		return kside.WriteFile(*ksideSource)
+		if len(rest) == 1 {
+			var ok bool
+			if side, ok = kside.ForPlatform(rest[0]); !ok {
+				return cli.Usagef("--kside-source: no kernel side for platform %q (want hw or xen)", rest[0])
+			}
+		}
+		return side.WriteFile(*ksideSource)
 	case set["stamp"]:
 		if len(rest) != 1 {
 			return cli.Usagef("--stamp takes the record and one kernel file")

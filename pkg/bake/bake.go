@@ -68,6 +68,7 @@ type Plan struct {
 	Commands []Command // [kernel side,] objcopy per input, then the link into Tmp "kernel"
 	stampCmd []string
 	srcCmd   []string
+	side     kside.Side // whose source goes to Sources
 }
 
 // NewPlan discovers the toolchain, reads and applies the configs and
@@ -134,6 +135,7 @@ func NewPlan(o Options) (*Plan, error) {
 			return nil, err
 		}
 		p.Sources = ksideSrc
+		p.side, _ = kside.ForPlatform(platform)
 		p.Commands = append(p.Commands, cmds...)
 	}
 	link := Command{{S: ccWords[0]}}
@@ -224,7 +226,11 @@ func (p *Plan) Script(w io.Writer) error {
 		for _, s := range p.sourceCommand() {
 			src = append(src, Arg{S: s})
 		}
-		b.WriteString(append(src, Arg{S: p.Sources, Tmp: true}).shell() + "\n")
+		src = append(src, Arg{S: p.Sources, Tmp: true})
+		if p.side.Platform != kside.HW.Platform {
+			src = append(src, Arg{S: p.side.Platform})
+		}
+		b.WriteString(src.shell() + "\n")
 	}
 	for _, c := range p.Commands {
 		b.WriteString(c.shell())
@@ -315,7 +321,7 @@ func (p *Plan) Run(stdout, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := kside.WriteFile(path); err != nil {
+		if err := p.side.WriteFile(path); err != nil {
 			return err
 		}
 	}

@@ -61,6 +61,29 @@ func platformFit(path string) (uint64, error) {
 	return off, nil
 }
 
+// xenFit checks that a platform object is rumprun's Xen rumprun.o as the
+// kernel side expects it: Mini-OS's start_info (the common symbol
+// _minios_start_info_union, of start_info_t's size) and a global
+// function rumprun_config's caller, bmk_mainthread, left to link.
+func xenFit(path string) error {
+	f, err := elf.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	for _, s := range syms {
+		if s.Name == "_minios_start_info_union" && elf.ST_BIND(s.Info) == elf.STB_GLOBAL &&
+			s.Section != elf.SHN_UNDEF && s.Size >= 1168 {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s is not rumprun's Xen platform object (no global _minios_start_info_union of start_info_t's 1168 bytes)", path)
+}
+
 // chooseProtocol settles the bake's boot protocol: want ("" for the
 // default: initrd/1 where the platform object can take the kernel side,
 // else rumprun).
@@ -73,9 +96,18 @@ func chooseProtocol(want, platform string, tc *Toolchain) (string, uint64, error
 	if want == ProtocolRumprun {
 		return want, 0, nil
 	}
+	if platform == "xen" {
+		if err := xenFit(filepath.Join(tc.PlatformDir(platform), platformObj)); err != nil {
+			if want == ProtocolInitrd {
+				return "", 0, fmt.Errorf("cannot link %s support: %v", ProtocolInitrd, err)
+			}
+			return ProtocolRumprun, 0, nil
+		}
+		return ProtocolInitrd, 0, nil
+	}
 	if platform != "hw" {
 		if want == ProtocolInitrd {
-			return "", 0, fmt.Errorf("rump-bake links %s support into hw kernels only; this bake is for %s", ProtocolInitrd, platform)
+			return "", 0, fmt.Errorf("rump-bake links %s support into hw and xen kernels only; this bake is for %s", ProtocolInitrd, platform)
 		}
 		return ProtocolRumprun, 0, nil
 	}
@@ -89,9 +121,9 @@ func chooseProtocol(want, platform string, tc *Toolchain) (string, uint64, error
 	return ProtocolInitrd, off, nil
 }
 
-// kernelSide returns the commands that compile the kernel side and
-// prepare the platform object, and the link's extra arguments: before
-// the inputs, and after them.
+// kernelSide returns the commands that compile the kernel side and, on
+// hw, prepare the platform object, and the link's extra arguments:
+// before the inputs, and after them.
 func kernelSide(tc *Toolchain, platform string, mbOff uint64, objcopy string) (cmds []Command, first, after []Arg, err error) {
 	gcc, err := tc.tool("gcc")
 	if err != nil {
@@ -105,11 +137,12 @@ func kernelSide(tc *Toolchain, platform string, mbOff uint64, objcopy string) (c
 	if _, err := os.Stat(libz); err != nil {
 		return nil, nil, nil, fmt.Errorf("the %s support needs the toolchain's zlib: %v", ProtocolInitrd, err)
 	}
-	if len(kside.Source()) == 0 {
-		return nil, nil, nil, errors.New("no kernel-side sources embedded")
+	side, ok := kside.ForPlatform(platform)
+	if !ok || len(side.Source()) == 0 {
+		return nil, nil, nil, errors.New("no kernel-side sources embedded for " + platform)
 	}
 	local := Command{{S: objcopy}}
-	for _, s := range kside.Exports {
+	for _, s := range side.Exports {
 		local = append(local, Arg{S: "-G"}, Arg{S: s})
 	}
 	local = append(local, Arg{S: ksideZObj, Tmp: true}, Arg{S: ksideObj, Tmp: true})
@@ -122,19 +155,25 @@ func kernelSide(tc *Toolchain, platform string, mbOff uint64, objcopy string) (c
 			{S: "-o"}, {S: ksideCObj, Tmp: true}, {S: os.DevNull}},
 		{{S: ld}, {S: "-r"}, {S: "-o"}, {S: ksideZObj, Tmp: true}, {S: ksideCObj, Tmp: true}, {S: libz}},
 		local,
+	}
+	after = []Arg{{S: ksideObj, Tmp: true}}
+	for _, w := range side.Wraps {
+		after = append(after, Arg{S: "-Wl,--wrap=" + w})
+	}
+	if platform == "xen" {
+		// Mini-OS's start_info is global already: rumprun.o stays.
+		return cmds, nil, after, nil
+	}
+	cmds = append(cmds, []Command{
 		{{S: objcopy}, {S: "--globalize-symbol=multiboot"},
 			{S: "--add-symbol"}, {S: upstreamMB + "=.text:0x" + strconv.FormatUint(mbOff, 16) + ",global,function"},
 			{S: filepath.Join(tc.PlatformDir(platform), platformObj)}, {S: platformG, Tmp: true}},
 		// A second pass: in one, objcopy leaves multiboot global.
 		{{S: objcopy}, {S: "--weaken-symbol=multiboot"}, {S: "--weaken-symbol=bmk_platform_halt"},
 			{S: platformG, Tmp: true}, {S: platformObj, Tmp: true}},
-	}
+	}...)
 	// The copy of rumprun.o takes the place specs-bake's *startfile gives
 	// the installed one: first in the link.
 	first = []Arg{{S: "-nostartfiles"}, {S: platformObj, Tmp: true}}
-	after = []Arg{{S: ksideObj, Tmp: true}}
-	for _, w := range kside.Wraps {
-		after = append(after, Arg{S: "-Wl,--wrap=" + w})
-	}
 	return cmds, first, after, nil
 }

@@ -436,8 +436,21 @@ func TestConfig(t *testing.T) {
 // What a bake compiles holds every file once, without the includes of
 // the header (the real tests compile it with a rumprun toolchain).
 func TestSourceEmbedded(t *testing.T) {
-	src := Source()
+	for _, s := range []Side{HW, Xen} {
+		testSource(t, s)
+	}
+}
+
+func testSource(t *testing.T, s Side) {
+	src := s.Source()
+	other := map[string]string{"hw.c": "xen.c", "xen.c": "hw.c"}[s.file]
+	if bytes.Contains(src, []byte("/* ---- "+other+" ---- */")) {
+		t.Errorf("%s: Source holds %s", s.Platform, other)
+	}
 	for _, n := range Names() {
+		if n == other {
+			continue
+		}
 		want, _ := os.ReadFile(filepath.Join("c", n))
 		got, err := File(n)
 		if err != nil || !bytes.Equal(got, want) {
@@ -447,14 +460,14 @@ func TestSourceEmbedded(t *testing.T) {
 			t.Errorf("Source lacks %s", n)
 		}
 	}
-	if got := strings.Join(Names(), " "); got != "archive.c config.c json.c kernel.c kside.h" {
+	if got := strings.Join(Names(), " "); got != "archive.c config.c hw.c json.c kernel.c kside.h xen.c" {
 		t.Errorf("embedded: %s", got)
 	}
 	if bytes.Contains(src, []byte(`#include "kside.h"`)) {
 		t.Error(`Source still includes "kside.h"`)
 	}
 	f := filepath.Join(t.TempDir(), "k")
-	if err := WriteFile(f); err != nil {
+	if err := s.WriteFile(f); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(f); !bytes.Equal(b, src) {

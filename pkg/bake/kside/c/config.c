@@ -696,3 +696,97 @@ kside_disk_device(const char *name, char *dev, size_t devlen, char *mnt,
 	}
 	return 0;
 }
+
+/*
+ * kside_xen_module reads where a PV kernel's ramdisk is from start_info
+ * (si, KSIDE_SI_SIZE bytes): mod_start is its virtual address, or with
+ * SIF_MOD_START_PFN its first page frame, virtual at virtbase plus the
+ * frame's address (Mini-OS's to_virt). Returns 1 and fills addr and len,
+ * 0 for no ramdisk, -1 with err.
+ */
+int
+kside_xen_module(const void *si, uintptr_t virtbase, uintptr_t *addr,
+    size_t *len, char *err)
+{
+	const unsigned char *p = si;
+	uint64_t start, n;
+	uint32_t flags;
+
+	if (memcmp(p, "xen-", 4) != 0) {
+		snprintf(err, KSIDE_ERRLEN, "start_info: no \"xen-\" magic");
+		return -1;
+	}
+	memcpy(&flags, p + KSIDE_SI_FLAGS, sizeof flags);
+	memcpy(&start, p + KSIDE_SI_MODSTART, sizeof start);
+	memcpy(&n, p + KSIDE_SI_MODLEN, sizeof n);
+	if (start == 0 || n == 0)
+		return 0;
+	if (flags & KSIDE_SIF_MOD_START_PFN) {
+		if (start > (UINT64_MAX - virtbase) >> 12) {
+			snprintf(err, KSIDE_ERRLEN, "start_info: ramdisk page "
+			    "frame %#llx out of range", (unsigned long long)start);
+			return -1;
+		}
+		start = (start << 12) + virtbase;
+	}
+	if (start + n < start || n > SIZE_MAX) {
+		snprintf(err, KSIDE_ERRLEN, "start_info: ramdisk at %#llx, "
+		    "%llu bytes: out of range", (unsigned long long)start,
+		    (unsigned long long)n);
+		return -1;
+	}
+	*addr = (uintptr_t)start;
+	*len = (size_t)n;
+	return 1;
+}
+
+/*
+ * kside_xen_vbd_name names a Xen vbd (a key of xenstore device/vbd) the
+ * way rumprun's block driver names it back (devname2vbd: hd, sd and xvd,
+ * disk a-z, partition 0-9, 0 being the whole disk). Returns 1 and fills
+ * name, or 0 for a vbd rumprun cannot reach.
+ */
+int
+kside_xen_vbd_name(unsigned long vbd, char *name, size_t namelen)
+{
+	const char *kind;
+	unsigned long disk, part;
+
+	if (vbd & (1UL << 28)) {
+		kind = "xvd";
+		disk = (vbd >> 8) & 0xfffff;
+		part = vbd & 0xff;
+		if (disk < 16 || vbd >> 29 != 0)
+			return 0;	/* rumprun maps xvda-p to major 202 */
+	} else {
+		switch (vbd >> 8) {
+		case 202:
+			kind = "xvd";
+			disk = (vbd >> 4) & 15;
+			part = vbd & 15;
+			break;
+		case 8:
+			kind = "sd";
+			disk = (vbd >> 4) & 15;
+			part = vbd & 15;
+			break;
+		case 3:
+		case 22:
+			kind = "hd";
+			if (((vbd >> 6) & 3) > 1)
+				return 0;
+			disk = ((vbd >> 6) & 3) + ((vbd >> 8) == 22 ? 2 : 0);
+			part = vbd & 63;
+			break;
+		default:
+			return 0;
+		}
+	}
+	if (disk > 25 || part > 9)
+		return 0;
+	if (part == 0)
+		snprintf(name, namelen, "%s%c", kind, (int)('a' + disk));
+	else
+		snprintf(name, namelen, "%s%c%lu", kind, (int)('a' + disk), part);
+	return 1;
+}

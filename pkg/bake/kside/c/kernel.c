@@ -1,21 +1,16 @@
 /*
- * The initrd/1 boot protocol inside a rumprun hw kernel (DESIGN.md 5).
+ * The initrd/1 boot protocol inside a rumprun kernel (DESIGN.md 5): the
+ * half shared by hw and Xen. The platform's half (hw.c, xen.c) finds the
+ * initrd before the kernel takes the memory, and says which disks there
+ * are.
  *
- * rump-bake links this file with three changes to the link, none to the
- * installed toolchain:
- *   - a copy of rumprun.o in which multiboot() is global and weak, with
- *     the alias kside_upstream_multiboot at its address, and in which
- *     bmk_platform_halt() is weak: the strong ones below replace them;
- *   - --wrap=rumprun_config: after rump_init(), with libc working;
- *   - --wrap=_exit: to know the exit status at halt.
- *
- * Boot: multiboot() moves an initrd (first module, newc or gzip) to the
- * top of the memory chunk at 1 MiB, out of the page allocator's way, and
- * hides it from rumprun's own multiboot(), which would take it for a
- * config. rumprun_config() unpacks it into the root file system, then
- * reads the canonical config (command line, else /json.cfg), applies it
- * and the defaults. Everything else goes to rumprun's rumprun_config()
- * unchanged: today's configs boot as before.
+ * rump-bake links it with --wrap=rumprun_config: rumprun_config() runs
+ * after rump_init(), with libc working, on the config rumprun found (hw:
+ * the command line or a config module; Xen: the xenstore key rumprun/cfg,
+ * else the PV command line). It unpacks the initrd into the root file
+ * system, then reads the canonical config (that argument, else
+ * /json.cfg), applies it and the defaults. Everything else goes to
+ * rumprun's rumprun_config() unchanged: today's configs boot as before.
  */
 #include <sys/types.h>
 #include <sys/param.h>
@@ -45,10 +40,7 @@
 
 /* rumprun's own declarations; their headers are not installed. */
 int	bmk_printf(const char *, ...);
-void	bmk_platform_halt(const char *) __attribute__((noreturn));
-void	kside_upstream_multiboot(void *);
 void	__real_rumprun_config(char *);
-void	__real__exit(int) __attribute__((noreturn));
 
 struct rumprun_exec {
 	int	rre_flags;
@@ -62,151 +54,21 @@ extern struct rumprun_execs rumprun_execs;
 #define RUMPRUN_EXEC_PIPE	0x02
 #define RUMPRUN_EXEC_CMDLINE	0x04
 
-extern char _end[];
 extern unsigned long bmk_memsize;
-
-/* Multiboot v1, as much as is used here. */
-struct mb_info {
-	uint32_t	flags, mem_lower, mem_upper, boot_device, cmdline;
-	uint32_t	mods_count, mods_addr, syms[4], mmap_length, mmap_addr;
-};
-struct mb_mod {
-	uint32_t	start, end, string, reserved;
-};
-struct mb_mmap {
-	uint32_t	size;
-	uint64_t	addr, len;
-	uint32_t	type;
-} __attribute__((packed));
-#define MB_CMDLINE	0x04
-#define MB_MODS		0x08
-#define MEMSTART	0x100000
-#define PAGE		4096UL
-#define MINMEM		(8UL << 20)	/* left to the kernel, at least */
-#define MAXKEEP		64		/* loader regions kept clear */
-#define KEEP(a, n)	do {						\
-	keep[nkeep].lo = (a);						\
-	keep[nkeep].hi = (uint64_t)(a) + (n);				\
-	nkeep++;							\
-} while (/*CONSTCOND*/0)
 
 #define DHCPWAIT	10		/* seconds before programs start */
 #define CFGMAX		(1 << 20)	/* as json.cfg(5) */
 #define WCHUNK		(1 << 20)	/* bytes per write(2) */
+#define PAGE		4096UL
 
 static const unsigned char *initrd;
 static size_t	initrdlen;
-static unsigned	exitport;
-static volatile int exitstatus = 1;
+static const char *initrdwhere;	/* for the log */
+static const char *cfgarg = "the command line"; /* rumprun_config's */
 
-static void
-halt(const char *msg)
-{
-
-	bmk_printf("initrd/1: %s\n", msg);
-	bmk_platform_halt(NULL);
-}
-
-/*
- * multiboot replaces rumprun's: it runs first, on the loader's
- * information, before the page allocator takes the memory.
- */
-void
-multiboot(struct mb_info *mbi)
-{
-	struct kside_words w;
-	struct mb_mod *mod;
-	struct mb_mmap *mm, *chunk = NULL;
-	unsigned char *src, *dst;
-	unsigned long top, osend;
-	struct kside_region keep[MAXKEEP];
-	char err[KSIDE_ERRLEN];
-	uint64_t at;
-	uint32_t off, i;
-	size_t len;
-	int nkeep;
-
-	if ((mbi->flags & MB_CMDLINE) &&
-	    kside_words((const char *)(uintptr_t)mbi->cmdline, &w, err) == 0)
-		exitport = w.exitport;
-	if (!(mbi->flags & MB_MODS) || mbi->mods_count < 1 ||
-	    mbi->mods_addr == 0)
-		goto upstream;
-	mod = (struct mb_mod *)(uintptr_t)mbi->mods_addr;
-	src = (unsigned char *)(uintptr_t)mod[0].start;
-	len = mod[0].end - mod[0].start;
-	if (len < 6 || !(memcmp(src, "07070", 5) == 0 ||
-	    (src[0] == 0x1f && src[1] == 0x8b)))
-		goto upstream;	/* a config module, as today */
-
-	for (off = 0; off < mbi->mmap_length; off += mm->size + 4) {
-		mm = (struct mb_mmap *)(uintptr_t)(mbi->mmap_addr + off);
-		if (mm->addr == MEMSTART && mm->type == 1)
-			chunk = mm;
-	}
-	if (chunk == NULL)
-		halt("no memory chunk at 1 MiB for the initrd");
-
-	/* What the loader left in memory stays where it is. */
-	nkeep = 0;
-	KEEP((uintptr_t)mbi, sizeof *mbi);
-	KEEP(mbi->mmap_addr, mbi->mmap_length);
-	KEEP(mbi->mods_addr, mbi->mods_count * sizeof *mod);
-	if (mbi->flags & MB_CMDLINE)
-		KEEP(mbi->cmdline, strlen((char *)(uintptr_t)mbi->cmdline) + 1);
-	for (i = 0; i < mbi->mods_count && nkeep < MAXKEEP - 2; i++) {
-		if (i > 0)
-			KEEP(mod[i].start, mod[i].end - mod[i].start);
-		if (mod[i].string != 0)
-			KEEP(mod[i].string,
-			    strlen((char *)(uintptr_t)mod[i].string) + 1);
-	}
-	top = chunk->addr + chunk->len;
-	osend = ((unsigned long)_end + PAGE - 1) & ~(PAGE - 1);
-	at = kside_place(top, len, keep, nkeep);
-	if (at < osend + MINMEM) {
-		bmk_printf("initrd/1: the initrd (%lu bytes) does not fit in "
-		    "%lu KiB of memory: give the machine more\n",
-		    (unsigned long)len, (unsigned long)(top >> 10));
-		bmk_platform_halt(NULL);
-	}
-	dst = (unsigned char *)(uintptr_t)at;
-	memmove(dst, src, len);
-	chunk->len = (uint64_t)(uintptr_t)dst - chunk->addr;
-	mbi->flags &= ~MB_MODS;
-	initrd = dst;
-	initrdlen = len;
-upstream:
-	kside_upstream_multiboot(mbi);
-}
-
-/*
- * bmk_platform_halt replaces rumprun's (same messages), and then hands
- * the exit status to the host when the command line said how.
- */
-void
-bmk_platform_halt(const char *panicstring)
-{
-
-	if (panicstring)
-		bmk_printf("PANIC: %s\n", panicstring);
-	bmk_printf("halted\n");
-	if (exitport != 0) {
-		uint32_t v = panicstring ? 1 : (uint32_t)exitstatus;
-
-		__asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"(exitport));
-	}
-	for (;;)
-		__asm__ volatile("hlt");
-}
-
-void
-__wrap__exit(int status)
-{
-
-	exitstatus = status;
-	__real__exit(status);
-}
+/* The platform's half (hw.c, xen.c). */
+static void	plat_words(const char *, const struct kside_words *);
+static void	plat_mountall(void);
 
 /* ---- the root file system ---- */
 
@@ -393,10 +255,10 @@ unpack(void)
 		errx(1, "initrd: %s", err);
 	unpacked = st;
 	t = now() - t0;
-	fprintf(stderr, "initrd/1: the initrd holds %lu KiB at the top of "
-	    "memory, the kernel has %lu KiB\n",
+	fprintf(stderr, "initrd/1: the initrd holds %lu KiB %s, the kernel "
+	    "has %lu KiB\n",
 	    (unsigned long)((initrdlen + PAGE - 1) / PAGE * (PAGE / 1024)),
-	    bmk_memsize / 1024);
+	    initrdwhere, bmk_memsize / 1024);
 	fprintf(stderr, "initrd/1: unpacked %lu entries (%lu files, %lu "
 	    "directories, %lu symbolic links, %lu hard link copies), %llu "
 	    "bytes of %llu in %.3f s\n", st.entries, st.files, st.dirs,
@@ -510,42 +372,33 @@ trymount(const char *type, const char *dev, const char *mnt, int ro)
 	return errno;
 }
 
+
 /*
- * mountall mounts every disk of hw.disknames at /mnt/DEV with the first
- * file system type that takes it; a disk none takes stays unmounted.
+ * mountdisk mounts a disk at mnt with the first file system type that
+ * takes it; a disk none takes stays unmounted.
  */
 static void
-mountall(void)
+mountdisk(const char *dev, const char *mnt)
 {
 	static const char *types[] = { MOUNT_FFS, MOUNT_EXT2FS, MOUNT_CD9660 };
-	char names[1024], dev[64], mnt[64], *p, *name;
 	struct statvfs sv;
-	size_t len = sizeof names - 1;
 	unsigned i;
 
-	if (sysctlbyname("hw.disknames", names, &len, NULL, 0) == -1)
+	mkdir("/mnt", 0755);
+	if (mkdir(mnt, 0755) == -1 && errno != EEXIST)
+		err(1, "initrd/1: mkdir %s", mnt);
+	for (i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (trymount(types[i], dev, mnt, 0) == 0)
+			break;
+	if (i == sizeof types / sizeof types[0]) {
+		fprintf(stderr, "initrd/1: %s: no file system this kernel "
+		    "knows, not mounted\n", dev);
+		rmdir(mnt);
 		return;
-	names[len] = '\0';
-	for (p = names; (name = strsep(&p, " ")) != NULL;) {
-		if (!kside_disk_device(name, dev, sizeof dev, mnt, sizeof mnt))
-			continue;
-		mkdir("/mnt", 0755);
-		if (mkdir(mnt, 0755) == -1 && errno != EEXIST)
-			err(1, "initrd/1: mkdir %s", mnt);
-		for (i = 0; i < sizeof types / sizeof types[0]; i++)
-			if (trymount(types[i], dev, mnt, 0) == 0)
-				break;
-		if (i == sizeof types / sizeof types[0]) {
-			fprintf(stderr, "initrd/1: %s: no file system this "
-			    "kernel knows, not mounted\n", dev);
-			rmdir(mnt);
-			continue;
-		}
-		fprintf(stderr, "initrd/1: mounted %s (%s%s) at %s (no \"blk\" "
-		    "in the config)\n", dev, types[i],
-		    statvfs(mnt, &sv) == 0 && (sv.f_flag & ST_RDONLY) ?
-		    ", read-only" : "", mnt);
 	}
+	fprintf(stderr, "initrd/1: mounted %s (%s%s) at %s (no \"blk\" in the "
+	    "config)\n", dev, types[i], statvfs(mnt, &sv) == 0 &&
+	    (sv.f_flag & ST_RDONLY) ? ", read-only" : "", mnt);
 }
 
 /* ---- the config ---- */
@@ -597,7 +450,7 @@ configure(const char *text, size_t len, const char *src)
 	if (wire != NULL)
 		__real_rumprun_config(wire);
 	if (!cfg.hasblk)
-		mountall();
+		plat_mountall();
 	if (!cfg.hasnet)
 		dhcpall();
 }
@@ -646,12 +499,11 @@ __wrap_rumprun_config(char *cmdline)
 	/* A config module is no command line: multiboot() read that. */
 	if (kside_words(cmdline, &w, err) != 0)
 		errx(1, "%s", err);
-	if (w.exitport != 0)
-		exitport = w.exitport;
+	plat_words(cmdline, &w);
 	if (initrd != NULL)
 		unpack();
 	if (w.json != NULL && (w.canonical || initrd != NULL)) {
-		configure(w.json, strlen(w.json), "the command line");
+		configure(w.json, strlen(w.json), cfgarg);
 		return;
 	}
 	if (w.json == NULL && initrd != NULL &&

@@ -115,4 +115,16 @@ struct kside_words {
 int	kside_words(const char *, struct kside_words *, char *);
 int	kside_disk_device(const char *, char *, size_t, char *, size_t);
 
+/* Xen PV: start_info_t (xen/include/public/xen.h), x86_64 offsets. */
+#define KSIDE_SI_SIZE		1168
+#define KSIDE_SI_FLAGS		48	/* uint32_t */
+#define KSIDE_SI_MODSTART	112	/* unsigned long */
+#define KSIDE_SI_MODLEN		120	/* unsigned long */
+#define KSIDE_SI_CMDLINE	128	/* char[1024] */
+#define KSIDE_SIF_MOD_START_PFN	(1 << 3)
+
+int	kside_xen_module(const void *, uintptr_t, uintptr_t *, size_t *,
+	    char *);
+int	kside_xen_vbd_name(unsigned long, char *, size_t);
+
 #endif /* KSIDE_H */
