@@ -363,6 +363,51 @@ func TestDisk(t *testing.T) {
 	}
 }
 
+// A Xen PV kernel's ramdisk, as start_info says (x86_64 offsets of Xen's
+// public start_info_t): a virtual address, or a page frame under
+// SIF_MOD_START_PFN (8).
+func TestXenModule(t *testing.T) {
+	for _, c := range []struct{ args, want string }{
+		{"xen-3.0-x86_64 0 2c3000 5000 0", "0x2c3000 20480"},
+		{"xen-3.0-x86_64 0 0 0 0", "none"},
+		{"xen-3.0-x86_64 0 2c3000 0 0", "none"},
+		{"xen-3.0-x86_64 8 2c3 1000 0", "0x2c3000 4096"},
+		{"xen-3.0-x86_64 8 2c3 1000 ffff800000000000", "0xffff8000002c3000 4096"},
+		{"xen-3.0-x86_64 0 fffffffffffff000 2000 0", "error start_info: ramdisk at 0xfffffffffffff000, 8192 bytes: out of range"},
+		{"xen-3.0-x86_64 8 10000000000000 1000 0", "error start_info: ramdisk page frame 0x10000000000000 out of range"},
+		{"xen-3.0-x86_64 8 fffffffffffff 1000 0", "error start_info: ramdisk at 0xfffffffffffff000, 4096 bytes: out of range"},
+		{"nonsense 0 2c3000 5000 0", `error start_info: no "xen-" magic`},
+	} {
+		if got := strings.TrimSpace(run(t, append([]string{"xenmod"}, strings.Fields(c.args)...)...)); got != c.want {
+			t.Errorf("%s: %q, want %q", c.args, got, c.want)
+		}
+	}
+}
+
+// vbds are named as rumprun's Xen block driver names them back
+// (devname2vbd in platform/xen/rumphyper_bio.c), or not at all.
+func TestXenVbdName(t *testing.T) {
+	for vbd, want := range map[int]string{
+		202<<8 | 0<<4:      "xvda", // 51712, xl's xvda
+		202<<8 | 1<<4:      "xvdb",
+		202<<8 | 15<<4 | 3: "xvdp3",
+		1<<28 | 16<<8:      "xvdq",
+		1<<28 | 25<<8 | 9:  "xvdz9",
+		1<<28 | 26<<8:      "none",
+		1<<28 | 3<<8:       "none", // rumprun maps xvdd to major 202
+		8<<8 | 1<<4 | 1:    "sdb1", // EC2's sda1 style
+		3<<8 | 1<<6:        "hdb",
+		22<<8 | 1<<6 | 2:   "hdd2",
+		3<<8 | 2<<6:        "none",
+		202<<8 | 10:        "none", // partition 10: rumprun takes one digit
+		7 << 8:             "none",
+	} {
+		if got := strings.TrimSpace(run(t, "vbd", fmt.Sprint(vbd))); got != want {
+			t.Errorf("vbd %d: %q, want %q", vbd, got, want)
+		}
+	}
+}
+
 func TestConfig(t *testing.T) {
 	for _, c := range []struct {
 		in   string

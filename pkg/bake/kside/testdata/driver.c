@@ -208,7 +208,7 @@ main(int argc, char *argv[])
 	size_t n;
 	int ac, i;
 
-	if (argc != 3)
+	if (argc != 3 && !(argc == 7 && strcmp(argv[1], "xenmod") == 0))
 		return 2;
 	if (strcmp(argv[1], "unpack") == 0) {
 		data = readfile(argv[2], &n);
@@ -263,6 +263,41 @@ main(int argc, char *argv[])
 		}
 		printf("%#llx\n", (unsigned long long)kside_place(top, len, rg,
 		    nr));
+	} else if (strcmp(argv[1], "xenmod") == 0) {
+		/* MAGIC FLAGS MODSTART MODLEN VIRTBASE, numbers in hex */
+		static unsigned char si[KSIDE_SI_SIZE];
+		unsigned long long start, n, base;
+		unsigned flags;
+		uintptr_t at;
+		size_t len;
+		int r;
+
+		if (argc != 7 || sscanf(argv[3], "%x", &flags) != 1 ||
+		    sscanf(argv[4], "%llx", &start) != 1 ||
+		    sscanf(argv[5], "%llx", &n) != 1 ||
+		    sscanf(argv[6], "%llx", &base) != 1)
+			return 2;
+		memset(si, 0xa5, sizeof si);
+		memcpy(si, argv[2], strlen(argv[2]) + 1);
+		memcpy(si + KSIDE_SI_FLAGS, &flags, sizeof flags);
+		memcpy(si + KSIDE_SI_MODSTART, &start, sizeof start);
+		memcpy(si + KSIDE_SI_MODLEN, &n, sizeof n);
+		r = kside_xen_module(si, (uintptr_t)base, &at, &len, err);
+		if (r < 0)
+			printf("error %s\n", err);
+		else if (r == 0)
+			printf("none\n");
+		else
+			printf("%#llx %llu\n", (unsigned long long)at,
+			    (unsigned long long)len);
+	} else if (strcmp(argv[1], "vbd") == 0) {
+		char name[16];
+
+		if (kside_xen_vbd_name(strtoul(argv[2], NULL, 0), name,
+		    sizeof name))
+			printf("%s\n", name);
+		else
+			printf("none\n");
 	} else if (strcmp(argv[1], "name") == 0) {
 		if (kside_name_ok(argv[2], &rel)) {
 			put(rel);
