@@ -49,6 +49,7 @@ func TestRealBakeMatchesRumprunBake(t *testing.T) {
 		{"hw_virtio", realkernel.HW, "hw_virtio", []string{"show"}},
 		{"two programs", realkernel.HW, "hw_generic", []string{"first", "second"}},
 		{"xen_pv", realkernel.Xen, "xen_pv", []string{"show"}},
+		{"xen_pci", realkernel.Xen, "xen_pci", []string{"show"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -60,7 +61,7 @@ func TestRealBakeMatchesRumprunBake(t *testing.T) {
 			}
 			ours := filepath.Join(dir, "ours.bin")
 			// --protocol rumprun: today's kernel, the one rumprun-bake makes (by
-			// default hw kernels get the initrd/1 support linked in).
+			// default hw and xen kernels get the initrd/1 support linked in).
 			args := append([]string{"-q", "--protocol", "rumprun", "-C", c.config, "-o", ours}, objs...)
 			code, stdout, stderr := runIn(args...)
 			if code != 0 || stdout != "" || stderr != "" {

@@ -366,7 +366,7 @@ func TestWithoutLinkerNoise(t *testing.T) {
 
 // The miniature toolchain's hw platform object is the probe, not
 // rumprun's: by default it bakes today's kernel, and asking for initrd/1
-// says why not; Xen configs never get it.
+// says why not; so is its Xen one (which has no Mini-OS start_info).
 func TestProtocolChoice(t *testing.T) {
 	hw := baketest.Toolchain(t, "hw")
 	xen := baketest.Toolchain(t, "xen")
@@ -387,7 +387,7 @@ func TestProtocolChoice(t *testing.T) {
 		want string
 	}{
 		{Options{Inputs: []string{app}, Output: out, Protocol: ProtocolInitrd}, "cannot link initrd/1 support: " + filepath.Join(hw, "rumprun-x86_64/lib/rumprun-hw/rumprun.o") + " is not rumprun's hw platform object"},
-		{Options{Inputs: []string{xapp}, Output: out, Protocol: ProtocolInitrd}, "rump-bake links initrd/1 support into hw kernels only; this bake is for xen"},
+		{Options{Inputs: []string{xapp}, Output: out, Protocol: ProtocolInitrd}, "cannot link initrd/1 support: " + filepath.Join(xen, "rumprun-x86_64/lib/rumprun-xen/rumprun.o") + " is not rumprun's Xen platform object"},
 		{Options{Inputs: []string{app}, Output: out, Protocol: "initrd/2"}, `unknown boot protocol "initrd/2" (want rumprun or initrd/1)`},
 	} {
 		if _, err := NewPlan(c.o); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -7,6 +7,7 @@ package kside_test
 import (
 	"bytes"
 	"compress/gzip"
+	"debug/elf"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -610,4 +611,106 @@ func TestRealConcatenated(t *testing.T) {
 			t.Errorf("missing %q in:\n%s", w, r.Output)
 		}
 	}
+}
+
+// Xen PV kernels (xen_pv, xen_pci) get the kernel side too, built from
+// xen.c with the Xen toolchain: the bake declares initrd/1, links the
+// support (its symbols before strip, rumprun's call of rumprun_config
+// going to the wrapper) and leaves rumprun.o as installed; -n prints a
+// script that makes the same file. No Xen here: nothing boots.
+func TestRealXenBake(t *testing.T) {
+	tc := realkernel.Xen(t)
+	if _, err := exec.LookPath("objdump"); err != nil {
+		t.Skip("no objdump: the Xen bake test reads the kernel's calls with it (apt-get install binutils)")
+	}
+	bake := realkernel.Tool(t, "rump-bake")
+	dir := t.TempDir()
+	obj := tc.Compile(t, filepath.Join(dir, "show"), "show")
+	for _, config := range []string{"xen_pv", "xen_pci"} {
+		t.Run(config, func(t *testing.T) {
+			k := filepath.Join(dir, config+".bin")
+			tc.Run(t, bake, "-q", "-C", config, "-o", k, obj)
+			info, err := kernel.Open(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !info.Supports("initrd/1") || info.Bake == nil || info.Bake.Config != config || info.Platform != "xen" {
+				t.Errorf("%s: platform %q, protocols %v, bake record %+v", k, info.Platform, info.Protocols, info.Bake)
+			}
+			ef, err := elf.Open(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			syms, err := ef.Symbols()
+			ef.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			bind := map[string]elf.SymBind{}
+			for _, s := range syms {
+				if s.Section != elf.SHN_UNDEF {
+					bind[s.Name] = elf.ST_BIND(s.Info)
+				}
+			}
+			for name, want := range map[string]elf.SymBind{
+				"__wrap_rumprun_config": elf.STB_GLOBAL, "kside_xen_module": elf.STB_LOCAL,
+				"kside_xen_vbd_name": elf.STB_LOCAL, "kside_unpack": elf.STB_LOCAL, "inflate": elf.STB_LOCAL,
+				"_minios_start_info_union": elf.STB_GLOBAL,
+			} {
+				if b, ok := bind[name]; !ok || b != want {
+					t.Errorf("%s: symbol %s: bound %v (present %v), want %v", config, name, b, ok, want)
+				}
+			}
+			for _, hwOnly := range []string{"kside_upstream_multiboot", "__wrap__exit"} {
+				if _, ok := bind[hwOnly]; ok {
+					t.Errorf("%s: has hw's %s", config, hwOnly)
+				}
+			}
+			dis, err := exec.Command("objdump", "-d", k).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			calls := func(target string) int { return bytes.Count(dis, []byte("<"+target+">\n")) }
+			// rumprun's boot calls the wrapper; the wrapper's config
+			// hands today's configs to rumprun's own rumprun_config.
+			if calls("__wrap_rumprun_config") != 1 || calls("rumprun_config") < 1 || calls("xenbus_ls") < 2 {
+				t.Errorf("%s: calls: __wrap_rumprun_config %d, rumprun_config %d, xenbus_ls %d", config,
+					calls("__wrap_rumprun_config"), calls("rumprun_config"), calls("xenbus_ls"))
+			}
+			for _, s := range []string{"initrd/1: config from %s", "where the domain builder put it", "xenstore rumprun/cfg", "XENBLK_%s"} {
+				if !bytes.Contains(readAll(t, k), []byte(s)) {
+					t.Errorf("%s: no string %q", config, s)
+				}
+			}
+
+			out := filepath.Join(dir, config+"-script.bin")
+			cmd := exec.Command(bake, "-n", "-C", config, "-o", out, obj)
+			cmd.Env = tc.Env()
+			script, err := cmd.Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(script, []byte("/kside.c xen\n")) || !bytes.Contains(script, []byte("--wrap=rumprun_config")) ||
+				bytes.Contains(script, []byte("-nostartfiles")) || bytes.Contains(script, []byte("--weaken-symbol")) {
+				t.Errorf("-n script for %s:\n%s", config, script)
+			}
+			cmd = exec.Command("sh", "-c", string(script))
+			cmd.Env = tc.Env()
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("-n script: %v\n%s", err, b)
+			}
+			if !bytes.Equal(readAll(t, out), readAll(t, k)) {
+				t.Error("the -n script bakes other bytes than rump-bake")
+			}
+		})
+	}
+}
+
+func readAll(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
