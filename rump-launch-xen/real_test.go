@@ -11,6 +11,7 @@ import (
 	"github.com/rumptools/rumptools/internal/realkernel"
 	"github.com/rumptools/rumptools/pkg/config"
 	"github.com/rumptools/rumptools/pkg/kernel"
+	"github.com/rumptools/rumptools/pkg/launch"
 	"github.com/rumptools/rumptools/pkg/xl"
 	"github.com/rumptools/rumptools/pkg/xl/xltest"
 )
@@ -22,52 +23,104 @@ func TestMain(m *testing.M) { os.Exit(realkernel.Main(m)) }
 
 // A xen_pv kernel from the real Xen toolchain is started as a PV domain:
 // the xl config libxlutil reads names it, its vif and its etfs disk, and
-// the wire form written to xenstore carries argv, environment, hostname,
-// the interface (with "cloner") and the disk.
+// the config written to xenstore carries argv, environment, hostname and
+// the disk. Today's kernel (--protocol rumprun) gets the wire form with
+// the interface (and "cloner"); the initrd/1 kernel rump-bake makes by
+// default gets the canonical form after the word that says so, and its
+// initrd as the ramdisk, and applies DHCP itself.
 func TestRealPV(t *testing.T) {
-	k := realkernel.Xen(t).ShowKernel(t)
-	f := setup(t)
-	r := start(t, "", "-s", f.state, "-N", "pv-host", "-M", "96", "-I", "xenif0=bridge:br1", "-b", f.disk+",/data",
-		"-e", "T_ENV=a b", k, "--", "two words", "ünï,cødé", "exit:4")
-	if r.code != 0 || r.stdout != "xen:pv-host\n" {
-		t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+	for _, c := range []struct {
+		name string
+		bake []string
+	}{{"rumprun", []string{"--protocol", "rumprun"}}, {"initrd/1", nil}} {
+		t.Run(c.name, func(t *testing.T) {
+			k := realkernel.Xen(t).ShowKernel(t, c.bake...)
+			info, err := kernel.Options{NoToolchain: true}.Open(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Supports("initrd/1") != (c.bake == nil) {
+				t.Fatalf("%s: protocols %v", k, info.Protocols)
+			}
+			f := setup(t)
+			args := []string{"-s", f.state, "-N", "pv-host", "-M", "96", "-I", "xenif0=bridge:br1", "-b", f.disk + ",/data",
+				"-e", "T_ENV=a b", k}
+			var rd string
+			if c.bake == nil {
+				rd = filepath.Join(t.TempDir(), "root.img")
+				if err := os.WriteFile(rd, emptyNewc(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, rd)
+			}
+			r := start(t, "", append(args, "--", "two words", "ünï,cødé", "exit:4")...)
+			if r.code != 0 || r.stdout != "xen:pv-host\n" {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s", r.code, r.stdout, r.stderr)
+			}
+			calls := f.ts.Calls()
+			if len(calls) != 4 || calls[2][0] != "xenstore-write" || len(calls[2]) != 3 {
+				t.Fatalf("calls:\n%s", show(calls))
+			}
+			text := unsanitise(calls[2][2])
+			if c.bake == nil {
+				var ok bool
+				if text, ok = strings.CutPrefix(text, launch.WordCanonical+" "); !ok {
+					t.Errorf("the xenstore config does not start with %s: %s", launch.WordCanonical, text)
+				}
+			}
+			cfg, _, err := config.Parse("xenstore", []byte(text))
+			if err != nil {
+				t.Fatalf("the config written to xenstore does not parse: %v\n%s", err, calls[2][2])
+			}
+			if len(cfg.RC) != 1 || cfg.RC[0].Bin != "show" || !slices.Equal(cfg.RC[0].Argv, []string{"two words", "ünï,cødé", "exit:4"}) {
+				t.Errorf("rc %+v: want show, from the kernel's bake record, with the arguments", cfg.RC)
+			}
+			if cfg.Hostname != "pv-host" || len(cfg.Env) != 1 || cfg.Env[0] != (config.EnvVar{Name: "T_ENV", Value: "a b"}) {
+				t.Errorf("hostname %q, env %+v", cfg.Hostname, cfg.Env)
+			}
+			if c.bake == nil {
+				if cfg.Net != nil {
+					t.Errorf("net %+v written for a kernel that applies the default itself", cfg.Net)
+				}
+			} else if len(cfg.Net) != 1 || cfg.Net[0] != (config.Net{If: "xenif0", Cloner: true, Type: "inet", Method: "dhcp"}) {
+				t.Errorf("net %+v", cfg.Net)
+			}
+			if len(cfg.Blk) != 1 || cfg.Blk[0] != (config.Blk{Source: "etfs", Path: "xvda", Fstype: "blk", Mountpoint: "/data"}) {
+				t.Errorf("blk %+v", cfg.Blk)
+			}
+			abs, _ := filepath.Abs(k)
+			got := xltest.Read(t, filepath.Join(f.state, "pv-host.cfg"), "type", "kernel", "memory", "vif", "disk", "cmdline", "ramdisk")
+			want := map[string]xl.Value{
+				"type": xl.String("pv"), "kernel": xl.String(abs), "memory": xl.String("96"),
+				"disk": xl.Strings("format=raw,vdev=xvda,access=rw,target=" + f.disk),
+			}
+			if rd != "" {
+				want["ramdisk"] = xl.String(rd)
+			} else if _, ok := got["ramdisk"]; ok {
+				t.Errorf("ramdisk = %s for today's kernel", xltest.Show(got["ramdisk"]))
+			}
+			for key, w := range want {
+				if !got[key].Equal(w) {
+					t.Errorf("%s = %s, want %s", key, xltest.Show(got[key]), xltest.Show(w))
+				}
+			}
+			if len(got["vif"].List) != 1 || !strings.HasPrefix(got["vif"].List[0].S, "bridge=br1,mac=") {
+				t.Errorf("vif = %s", xltest.Show(got["vif"]))
+			}
+			if _, ok := got["cmdline"]; ok {
+				t.Errorf("cmdline = %s: the config goes to xenstore", xltest.Show(got["cmdline"]))
+			}
+		})
 	}
-	calls := f.ts.Calls()
-	if len(calls) != 4 || calls[2][0] != "xenstore-write" || len(calls[2]) != 3 {
-		t.Fatalf("calls:\n%s", show(calls))
+}
+
+// emptyNewc is a newc archive with only its trailer.
+func emptyNewc() []byte {
+	h := "070701" + strings.Repeat("00000000", 11) + "0000000b" + "00000000" + "TRAILER!!!\x00"
+	for len(h)%4 != 0 {
+		h += "\x00"
 	}
-	c, _, err := config.Parse("xenstore", []byte(unsanitise(calls[2][2])))
-	if err != nil {
-		t.Fatalf("the config written to xenstore does not parse: %v\n%s", err, calls[2][2])
-	}
-	if len(c.RC) != 1 || c.RC[0].Bin != "show" || !slices.Equal(c.RC[0].Argv, []string{"two words", "ünï,cødé", "exit:4"}) {
-		t.Errorf("rc %+v: want show, from the kernel's bake record, with the arguments", c.RC)
-	}
-	if c.Hostname != "pv-host" || len(c.Env) != 1 || c.Env[0] != (config.EnvVar{Name: "T_ENV", Value: "a b"}) {
-		t.Errorf("hostname %q, env %+v", c.Hostname, c.Env)
-	}
-	if len(c.Net) != 1 || c.Net[0] != (config.Net{If: "xenif0", Cloner: true, Type: "inet", Method: "dhcp"}) {
-		t.Errorf("net %+v", c.Net)
-	}
-	if len(c.Blk) != 1 || c.Blk[0] != (config.Blk{Source: "etfs", Path: "xvda", Fstype: "blk", Mountpoint: "/data"}) {
-		t.Errorf("blk %+v", c.Blk)
-	}
-	abs, _ := filepath.Abs(k)
-	got := xltest.Read(t, filepath.Join(f.state, "pv-host.cfg"), "type", "kernel", "memory", "vif", "disk", "cmdline", "ramdisk")
-	for key, want := range map[string]xl.Value{
-		"type": xl.String("pv"), "kernel": xl.String(abs), "memory": xl.String("96"),
-		"disk": xl.Strings("format=raw,vdev=xvda,access=rw,target=" + f.disk),
-	} {
-		if !got[key].Equal(want) {
-			t.Errorf("%s = %s, want %s", key, xltest.Show(got[key]), xltest.Show(want))
-		}
-	}
-	if len(got["vif"].List) != 1 || !strings.HasPrefix(got["vif"].List[0].S, "bridge=br1,mac=") {
-		t.Errorf("vif = %s", xltest.Show(got["vif"]))
-	}
-	if _, ok := got["cmdline"]; ok {
-		t.Errorf("cmdline = %s: the config goes to xenstore", xltest.Show(got["cmdline"]))
-	}
+	return []byte(h)
 }
 
 // An hw kernel runs as an HVM guest with direct kernel boot: the device

@@ -141,13 +141,25 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 			}
 			set("ramdisk", xl.String(ramdisk), "The initrd: the root file system and its /json.cfg.")
 		}
-		if text != nil {
-			text = append([]byte(launch.WordCanonical+" "), text...)
-			if err := checkCmdline(text, kernelPath, d.HVM, "on one line"); err != nil {
-				return nil, nil, fmt.Errorf("%v: put it in the initrd's /json.cfg instead", err)
-			}
-			set("cmdline", xl.String(string(text)), "The config, replacing the initrd's /json.cfg.")
+		if text == nil {
+			break
 		}
+		// After the word, the kernel reads the config in canonical form
+		// wherever rumprun finds it: the HVM command line, or under PV
+		// xenstore's rumprun/cfg (which rumprun prefers to the PV
+		// command line), as today's wire form.
+		text = append([]byte(launch.WordCanonical+" "), text...)
+		if !d.HVM {
+			if max := xenstorePayloadMax - maxDomidPath - 1; len(text) > max {
+				return nil, nil, fmt.Errorf("the config is %d bytes, over the %d bytes one xenstore write holds: put it in the initrd's /json.cfg instead", len(text), max)
+			}
+			d.Xenstore = text
+			break
+		}
+		if err := checkCmdline(text, kernelPath, d.HVM, "on one line"); err != nil {
+			return nil, nil, fmt.Errorf("%v: put it in the initrd's /json.cfg instead", err)
+		}
+		set("cmdline", xl.String(string(text)), "The config, replacing the initrd's /json.cfg.")
 	case d.HVM:
 		if err := checkCmdline(text, kernelPath, true, "in wire form"); err != nil {
 			return nil, nil, err

@@ -221,15 +221,16 @@ func TestHVMDomain(t *testing.T) {
 	}
 }
 
+// An initrd/1 kernel gets its initrd as the ramdisk and the replacement
+// config in canonical form after the word that says so: a PV kernel
+// through xenstore's rumprun/cfg (the key rumprun reads first), an HVM
+// one on its command line.
 func TestInitrdProtocol(t *testing.T) {
 	dir := t.TempDir()
 	rd := writeFile(t, filepath.Join(dir, "root,fs.img"), emptyCpio())
 	for _, xenPV := range []bool{true, false} {
 		k := xltest.Kernel{Xen: xenPV, Initrd: true}.Write(t, dir, "app.bin")
 		d := render(t, launch.Options{Kernel: k, Initrd: rd, Args: []string{`say "hi"`, `C:\dir`}}, xen.Options{})
-		if d.Xenstore != nil {
-			t.Errorf("pv=%v: initrd/1 kernel gets a xenstore write", xenPV)
-		}
 		wantRD := rd
 		if !xenPV {
 			wantRD = strings.ReplaceAll(rd, ",", ",,") // QEMU's -initrd splits at single commas
@@ -238,11 +239,21 @@ func TestInitrdProtocol(t *testing.T) {
 			t.Errorf("pv=%v: ramdisk %q, want %q", xenPV, got, wantRD)
 		}
 		// The word that says the config is canonical, then the config.
-		cmdline := get(t, d, "cmdline").S
-		cfg, ok := strings.CutPrefix(cmdline, launch.WordCanonical+" ")
-		c, _, err := config.Parse("cmdline", []byte(cfg))
-		if !ok || err != nil || strings.Join(c.RC[0].Argv, "|") != `say "hi"|C:\dir` {
-			t.Errorf("pv=%v: cmdline %s: %+v %v", xenPV, cmdline, c, err)
+		text := string(d.Xenstore)
+		if xenPV {
+			if _, ok := d.Config.Get("cmdline"); ok {
+				t.Errorf("pv: a cmdline as well as the xenstore write")
+			}
+		} else {
+			if d.Xenstore != nil {
+				t.Errorf("hvm: initrd/1 kernel gets a xenstore write")
+			}
+			text = get(t, d, "cmdline").S
+		}
+		cfg, ok := strings.CutPrefix(text, launch.WordCanonical+" ")
+		c, _, err := config.Parse("config", []byte(cfg))
+		if !ok || err != nil || len(c.RC) != 1 || strings.Join(c.RC[0].Argv, "|") != `say "hi"|C:\dir` || c.Net != nil {
+			t.Errorf("pv=%v: config %s: %+v %v", xenPV, text, c, err)
 		}
 		checkXL(t, d)
 	}
@@ -482,7 +493,8 @@ func TestWriteFileAtomic(t *testing.T) {
 
 // TestCmdlineLimits: an hw kernel's command line, as the device model builds
 // it (kernel path, space, config), may be 4095 bytes and no more; a PV
-// command line (initrd/1 kernels) 1024.
+// initrd/1 kernel's config (word and canonical form) goes to xenstore,
+// where one write holds 4096 bytes with the key's path.
 func TestCmdlineLimits(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -490,13 +502,19 @@ func TestCmdlineLimits(t *testing.T) {
 		limit func(kernel string) int
 	}{
 		{xltest.Kernel{}, func(k string) int { return 4095 - len(k) - 1 }},
-		{xltest.Kernel{Xen: true, Initrd: true}, func(string) int { return 1024 }},
+		{xltest.Kernel{Xen: true, Initrd: true}, func(string) int { return 4096 - len(xen.XenstorePath("32751")) - 1 }},
 	} {
 		k := tc.im.Write(t, dir, "k.bin")
-		base := len(get(t, render(t, launch.Options{Kernel: k, Args: []string{""}}, xen.Options{}), "cmdline").S)
+		text := func(d *xen.Domain) string {
+			if tc.im.Xen {
+				return string(d.Xenstore)
+			}
+			return get(t, d, "cmdline").S
+		}
+		base := len(text(render(t, launch.Options{Kernel: k, Args: []string{""}}, xen.Options{})))
 		fit := strings.Repeat("x", tc.limit(k)-base)
 		d := render(t, launch.Options{Kernel: k, Args: []string{fit}}, xen.Options{})
-		if n := len(get(t, d, "cmdline").S); n != tc.limit(k) {
+		if n := len(text(d)); n != tc.limit(k) {
 			t.Fatalf("%+v: cmdline %d bytes, want %d", tc.im, n, tc.limit(k))
 		}
 		_, _, err := xen.Render(plan(t, launch.Options{Kernel: k, Args: []string{fit + "x"}}), xen.Options{})
