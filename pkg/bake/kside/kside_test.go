@@ -408,6 +408,18 @@ func TestXenVbdName(t *testing.T) {
 	}
 }
 
+// Of the vifs in xenstore, rumprun's N-th xenif binds vif N: the default
+// creates xenif0 up to the first gap.
+func TestXenVifs(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "0", "0": "1", "1 0": "2", "0 1 2": "3", "0 2": "1", "1": "0", "00": "0", "0 0": "1",
+	} {
+		if got := strings.TrimSpace(run(t, "vifs", in)); got != want {
+			t.Errorf("%q: %s, want %s", in, got, want)
+		}
+	}
+}
+
 func TestConfig(t *testing.T) {
 	for _, c := range []struct {
 		in   string

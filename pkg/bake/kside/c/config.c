@@ -790,3 +790,26 @@ kside_xen_vbd_name(unsigned long vbd, char *name, size_t namelen)
 		snprintf(name, namelen, "%s%c%lu", kind, (int)('a' + disk), part);
 	return 1;
 }
+
+/*
+ * kside_xen_vifs returns how many interfaces rumprun's Xen network driver
+ * can reach among the n vifs of xenstore device/vif (their ids, as
+ * decimal strings, in any order): its N-th interface binds vif N, so
+ * vifs 0 to k-1, up to the first id missing.
+ */
+int
+kside_xen_vifs(const char **ids, int n)
+{
+	char want[16];
+	int k, i;
+
+	for (k = 0; k < n; k++) {
+		snprintf(want, sizeof want, "%d", k);
+		for (i = 0; i < n; i++)
+			if (strcmp(ids[i], want) == 0)
+				break;
+		if (i == n)
+			break;
+	}
+	return k;
+}

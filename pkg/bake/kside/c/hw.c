@@ -184,3 +184,9 @@ plat_words(const char *cmdline, const struct kside_words *w)
 	if (w->exitport != 0)
 		exitport = w->exitport;
 }
+
+/* hw interfaces attach by themselves. */
+static void
+plat_ifcreate(void)
+{
+}

@@ -69,6 +69,7 @@ static const char *cfgarg = "the command line"; /* rumprun_config's */
 /* The platform's half (hw.c, xen.c). */
 static void	plat_words(const char *, const struct kside_words *);
 static void	plat_mountall(void);
+static void	plat_ifcreate(void);
 
 /* ---- the root file system ---- */
 
@@ -451,8 +452,10 @@ configure(const char *text, size_t len, const char *src)
 		__real_rumprun_config(wire);
 	if (!cfg.hasblk)
 		plat_mountall();
-	if (!cfg.hasnet)
+	if (!cfg.hasnet) {
+		plat_ifcreate();
 		dhcpall();
+	}
 }
 
 static void

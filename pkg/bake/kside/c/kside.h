@@ -126,5 +126,6 @@ int	kside_disk_device(const char *, char *, size_t, char *, size_t);
 int	kside_xen_module(const void *, uintptr_t, uintptr_t *, size_t *,
 	    char *);
 int	kside_xen_vbd_name(unsigned long, char *, size_t);
+int	kside_xen_vifs(const char **, int);
 
 #endif /* KSIDE_H */

@@ -9,7 +9,9 @@
  * symbol) says where: mod_start, mod_len.
  *
  * The default disks are the vbds listed in xenstore (device/vbd), named
- * and attached as rumprun attaches a blk entry with "source": "etfs".
+ * and attached as rumprun attaches a blk entry with "source": "etfs";
+ * the default interfaces are created as rumprun creates a net entry with
+ * "cloner": its N-th xenif binds device/vif/N.
  * There is no exit port under PV: every exit powers the domain off.
  */
 #include <rump/rump.h>
@@ -41,6 +43,25 @@ plat_words(const char *cmdline, const struct kside_words *w)
 	initrd = (const unsigned char *)at;
 	initrdlen = len;
 	initrdwhere = "where the domain builder put it";
+}
+
+static void
+plat_ifcreate(void)
+{
+	char **vifs, ifname[16];
+	int i, n, error;
+
+	if (xenbus_ls(0, "device/vif", &vifs) != NULL || vifs == NULL)
+		return;
+	for (n = 0; vifs[n] != NULL; n++)
+		continue;
+	n = kside_xen_vifs((const char **)vifs, n);
+	for (i = 0; i < n; i++) {
+		snprintf(ifname, sizeof ifname, "xenif%d", i);
+		if ((error = rump_pub_netconfig_ifcreate(ifname)) != 0)
+			warnx("initrd/1: creating %s: %s", ifname,
+			    strerror(error));
+	}
 }
 
 static void

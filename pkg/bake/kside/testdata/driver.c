@@ -298,6 +298,15 @@ main(int argc, char *argv[])
 			printf("%s\n", name);
 		else
 			printf("none\n");
+	} else if (strcmp(argv[1], "vifs") == 0) {
+		const char *ids[16];
+		char *s = argv[2], *id;
+		int n = 0;
+
+		while (n < 16 && (id = strsep(&s, " ")) != NULL)
+			if (*id != '\0')
+				ids[n++] = id;
+		printf("%d\n", kside_xen_vifs(ids, n));
 	} else if (strcmp(argv[1], "name") == 0) {
 		if (kside_name_ok(argv[2], &rel)) {
 			put(rel);
