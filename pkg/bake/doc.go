@@ -61,20 +61,23 @@
 //
 // # The initrd/1 support
 //
-// For hw configs (Options.Protocol "" or ProtocolInitrd) the kernel side
-// of the initrd/1 boot protocol (package kside) goes into the kernel,
-// with the installed toolchain unchanged: its source (kside.Source) is
-// written to TMP/kside.c (Script: rump-bake --kside-source), compiled
+// For hw and Xen configs (Options.Protocol "" or ProtocolInitrd) the
+// kernel side of the initrd/1 boot protocol (package kside: kside.HW or
+// kside.Xen) goes into the kernel, with the installed toolchain
+// unchanged: its source (Side.Source) is written to TMP/kside.c (Script:
+// rump-bake --kside-source, with "xen" after the file for Xen), compiled
 // with TUPLE-gcc through -include (the main input is /dev/null, so that
 // the object's file symbol does not depend on the work file's name),
-// partially linked with the toolchain's libz.a and all but kside.Exports
-// made local; a copy of the platform's rumprun.o gets multiboot global
-// with the alias kside_upstream_multiboot at its .text offset, then
-// multiboot and bmk_platform_halt weak (two objcopy passes: in one,
-// multiboot stays global). The link takes -nostartfiles TMP/rumprun.o
-// first, in place of specs-bake's *startfile, kside.o after the inputs,
-// and -Wl,--wrap= for kside.Wraps; the stamp adds the rumpboot type-1
-// note "initrd/1" beside the bake record. Without Options.Protocol, a
-// rumprun.o that lacks multiboot or a global bmk_platform_halt (not
-// rumprun's hw platform object) gets today's kernel.
+// partially linked with the toolchain's libz.a and all but Side.Exports
+// made local. On hw a copy of the platform's rumprun.o gets multiboot
+// global with the alias kside_upstream_multiboot at its .text offset,
+// then multiboot and bmk_platform_halt weak (two objcopy passes: in one,
+// multiboot stays global), and the link takes -nostartfiles TMP/rumprun.o
+// first, in place of specs-bake's *startfile; on Xen rumprun.o stays as
+// installed (Mini-OS's start_info is global). The link takes kside.o
+// after the inputs and -Wl,--wrap= for Side.Wraps; the stamp adds the
+// rumpboot type-1 note "initrd/1" beside the bake record. Without
+// Options.Protocol, a platform object that is not rumprun's (hw: no
+// multiboot or global bmk_platform_halt; Xen: no global
+// _minios_start_info_union) gets today's kernel.
 package bake
