@@ -156,12 +156,12 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 			d.Xenstore = text
 			break
 		}
-		if err := checkCmdline(text, kernelPath, d.HVM, "on one line"); err != nil {
+		if err := checkCmdline(text, kernelPath, "on one line"); err != nil {
 			return nil, nil, fmt.Errorf("%v: put it in the initrd's /json.cfg instead", err)
 		}
 		set("cmdline", xl.String(string(text)), "The config, replacing the initrd's /json.cfg.")
 	case d.HVM:
-		if err := checkCmdline(text, kernelPath, true, "in wire form"); err != nil {
+		if err := checkCmdline(text, kernelPath, "in wire form"); err != nil {
 			return nil, nil, err
 		}
 		set("cmdline", xl.String(string(text)), "The config in the wire form rumprun kernels read.")
@@ -234,17 +234,12 @@ func Render(p *launch.Plan, o Options) (*Domain, []string, error) {
 	return d, warnings, nil
 }
 
-// checkCmdline checks the size of a command line. On HVM the device model
-// (QEMU) boots the kernel with its multiboot loader, which puts the kernel's
-// path and a space in front of the text; rumprun hw kernels panic on a
-// command line over 4095 bytes. A Xen PV command line holds 1024 bytes.
-func checkCmdline(text []byte, kernelPath string, hvm bool, how string) error {
-	if !hvm {
-		if len(text) > config.WireLimitXenPV {
-			return fmt.Errorf("the config is %d bytes %s, over the %d bytes a Xen PV command line holds", len(text), how, config.WireLimitXenPV)
-		}
-		return nil
-	}
+// checkCmdline checks the size of an HVM command line: the device model
+// (QEMU) boots the kernel with its multiboot loader, which puts the
+// kernel's path and a space in front of the text; rumprun hw kernels panic
+// on a command line over 4095 bytes. (PV kernels get their config through
+// xenstore.)
+func checkCmdline(text []byte, kernelPath string, how string) error {
 	if n := len(kernelPath) + 1 + len(text); n > config.WireLimitHW {
 		return fmt.Errorf("the config is %d bytes %s; with the kernel path and a space that the device model puts in front, the multiboot command line would be %d bytes, over the %d-byte limit of rumprun hw kernels", len(text), how, n, config.WireLimitHW)
 	}
