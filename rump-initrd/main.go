@@ -11,8 +11,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
-	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/config"
@@ -113,11 +113,11 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return cli.Usagef("standard input can feed only one of -, -s - and -c -")
 	}
 
-	mtime, err := sourceDateEpoch()
+	epoch, err := cli.SourceDateEpoch(time.Unix(0, 0), 1<<32-1, "newc")
 	if err != nil {
 		return err
 	}
-	opts := initrd.Options{Preserve: preserve, Mtime: mtime, Gzip: gz,
+	opts := initrd.Options{Preserve: preserve, Mtime: epoch.Unix(), Gzip: gz,
 		Warn: func(msg string) { fmt.Fprintf(stderr, "rump-initrd: warning: %s\n", msg) }}
 	if verbose {
 		opts.Verbose = func(msg string) { fmt.Fprintf(stderr, "rump-initrd: %s\n", msg) }
@@ -155,19 +155,6 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 	}
 	return writeOutput(outFile, stdout, b.WriteArchive)
-}
-
-// sourceDateEpoch returns $SOURCE_DATE_EPOCH, or 0 when it is unset.
-func sourceDateEpoch() (int64, error) {
-	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || s == "" {
-		return 0, nil
-	}
-	t, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || t < 0 || t > 1<<32-1 {
-		return 0, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a time newc can hold (seconds from 0 to 4294967295)", s)
-	}
-	return t, nil
 }
 
 func withInput(name string, stdin io.Reader, f func(io.Reader, string) error) error {

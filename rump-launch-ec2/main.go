@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -189,7 +188,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := ec2launch.CheckPlan(plan, virt); err != nil {
 		return fail("%v", err)
 	}
-	t, err := sourceDateEpoch()
+	t, err := cli.SourceDateEpoch(iso9660.DefaultTime, 1<<31-1, "ext2 (a PV volume)")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -445,18 +444,4 @@ func progress(stderr io.Writer) func(ebsupload.Progress) {
 			fmt.Fprintln(f)
 		}
 	}
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970, UTC), else
-// the fixed time rump-mkiso uses too.
-func sourceDateEpoch() (time.Time, error) {
-	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || s == "" {
-		return iso9660.DefaultTime, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > 1<<31-1 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want whole seconds from 1970 to 2038 (ext2 time stamps)", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }

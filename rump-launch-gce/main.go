@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -144,7 +143,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return cli.Fail("rump-launch-gce", err, stderr)
 	}
-	t, err := sourceDateEpoch()
+	t, err := cli.SourceDateEpoch(iso9660.DefaultTime, 1<<32-1, "the generated initrd (newc)")
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -274,18 +273,4 @@ func progress(stderr io.Writer) func(gcsupload.Progress) {
 			fmt.Fprintln(f)
 		}
 	}
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970, UTC), else
-// the fixed time rump-mkiso uses too.
-func sourceDateEpoch() (time.Time, error) {
-	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || s == "" {
-		return iso9660.DefaultTime, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want whole seconds since 1970", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }

@@ -129,7 +129,7 @@ func TestSourceDateEpochRange(t *testing.T) {
 	out := filepath.Join(dir, "out.iso")
 	t.Setenv("SOURCE_DATE_EPOCH", "-5")
 	code, stdout, stderr := mkiso(t, "", "-o", out, "-c", cfg, k)
-	want := "rump-mkiso: SOURCE_DATE_EPOCH=-5: the generated initrd's time stamp -5 is outside what newc holds (0 to 4294967295, 1970 to 2106)\n"
+	want := "rump-mkiso: SOURCE_DATE_EPOCH=\"-5\" is not a time the generated initrd (newc) can hold (seconds from 0 to 4294967295)\n"
 	if code != 1 || stdout != "" || stderr != want {
 		t.Errorf("exit %d, stdout %q, stderr\n %q\nwant\n %q", code, stdout, stderr, want)
 	}

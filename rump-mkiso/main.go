@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,7 +73,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return cli.Exit("rump-mkiso", usage, err, stdout, stderr)
 	}
 
-	epoch, err := sourceDateEpoch()
+	epoch, err := cli.SourceDateEpoch(iso9660.DefaultTime, 1<<32-1, "the generated initrd (newc)")
 	if err != nil {
 		fmt.Fprintf(stderr, "rump-mkiso: %v\n", err)
 		return 1
@@ -152,19 +151,6 @@ func status(stderr io.Writer, err error) int {
 		return 1
 	}
 	return 0
-}
-
-// sourceDateEpoch reads SOURCE_DATE_EPOCH (seconds since 1970, UTC).
-func sourceDateEpoch() (time.Time, error) {
-	s, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || s == "" {
-		return iso9660.DefaultTime, nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a whole number of seconds", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }
 
 func dataImage(dir, out, label string, t time.Time, stdout, stderr io.Writer) error {

@@ -194,7 +194,7 @@ func TestErrors(t *testing.T) {
 		{"no kernel", "", []string{"-o", out, filepath.Join(dir, "missing")}, "rump-mkiso: "},
 		{"not multiboot", "", []string{"-c", good, "-o", out, self}, "not a multiboot kernel"},
 		{"initrd for a rumprun kernel", "", []string{"-c", good, "-o", out, k, good}, "cannot read an initrd"},
-		{"bad epoch", "soon", []string{"-c", good, "-o", out, k}, `rump-mkiso: SOURCE_DATE_EPOCH="soon": not a whole number of seconds`},
+		{"bad epoch", "soon", []string{"-c", good, "-o", out, k}, `rump-mkiso: SOURCE_DATE_EPOCH="soon" is not a time the generated initrd (newc) can hold (seconds from 0 to 4294967295)`},
 		{"output is the kernel", "", []string{"-c", good, "-o", ki, ki}, "the output would replace an input"},
 		{"no such output directory", "", []string{"-c", good, "-o", filepath.Join(dir, "nodir", "x.iso"), k}, "rump-mkiso: "},
 	}
