@@ -423,25 +423,14 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// progress reports the upload on a terminal, at most ten times a second.
+// progress reports the upload on a terminal (cli.Progress).
 func progress(stderr io.Writer) func(ebsupload.Progress) {
-	f, ok := stderr.(*os.File)
-	if !ok {
+	report := cli.Progress(stderr)
+	if report == nil {
 		return nil
 	}
-	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
-		return nil
-	}
-	var last time.Time
 	return func(p ebsupload.Progress) {
-		if p.Done != p.Total && time.Since(last) < 100*time.Millisecond {
-			return
-		}
-		last = time.Now()
-		fmt.Fprintf(f, "\rrump-launch-ec2: upload %d%%: %d of %d blocks read, %d sent, %d retried ",
+		report(p.Done == p.Total, "rump-launch-ec2: upload %d%%: %d of %d blocks read, %d sent, %d retried ",
 			100*p.Done/max(p.Total, 1), p.Done, p.Total, p.Sent, p.Retries)
-		if p.Done == p.Total {
-			fmt.Fprintln(f)
-		}
 	}
 }
