@@ -48,6 +48,11 @@ func run(t *testing.T, env []string, args ...string) (result, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Reading the script makes go test's cache depend on it: a cached
+	// pass must not outlive an edit of the script it ran.
+	if _, err := os.ReadFile(abs); err != nil {
+		t.Fatal(err)
+	}
 	tmp := t.TempDir()
 	cmd := exec.Command(abs, args...)
 	cmd.Dir = t.TempDir()
@@ -237,6 +242,9 @@ func TestSourcesNotAtPin(t *testing.T) {
 		}
 		if got := leftovers(t, tmp); len(got) != 0 {
 			t.Errorf("failed run left %q in TMPDIR", got)
+		}
+		if _, err := os.Stat(dest); err == nil {
+			t.Errorf("failed run left DEST %s, which it created", dest)
 		}
 	}
 
