@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"debug/elf"
+	"fmt"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,5 +134,102 @@ func TestRealKernelAOutSpan(t *testing.T) {
 		if off+p.Filesz > uint64(len(span)) || !bytes.Equal(span[off:off+p.Filesz], data) {
 			t.Errorf("segment at %#x: the header's span does not hold its bytes", p.Paddr)
 		}
+	}
+}
+
+// An initrd/1 kernel boots from an ISO with its initrd as the first module,
+// with GRUB and ISOLINUX, from a CD drive and as a raw disk: its program
+// reads a file of the initrd and runs by the initrd's /json.cfg; with -c
+// (and -e, -N, program arguments) it runs by the replacement instead,
+// which the medium carries as an archive after the user's initrd. GRUB's
+// images get a gzip initrd, ISOLINUX's a plain one, so that both ways of
+// appending the replacement boot.
+func TestRealInitrd(t *testing.T) {
+	k := realkernel.HW(t).ShowKernel(t)
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		t.Skip("qemu-system-x86_64 not installed (Debian package qemu-system-x86)")
+	}
+	info, err := kernel.Options{NoToolchain: true}.Open(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !info.Supports("initrd/1") {
+		t.Fatalf("%s does not declare initrd/1: rump-bake links it into every hw kernel", k)
+	}
+	mkrd := realkernel.Tool(t, "rump-initrd")
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	data := bytes.Repeat([]byte("initrd data, line after line\n"), 3000)
+	if err := os.MkdirAll(filepath.Join(root, "srv"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "srv", "data.txt"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := fmt.Sprintf("file /srv/data.txt size=%d crc32=%08x mode=100644", len(data), crc32.ChecksumIEEE(data))
+	cfg := filepath.Join(dir, "initrd.json")
+	if err := os.WriteFile(cfg, []byte(`{"rc": [{"bin": "show", "argv": ["from initrd", "cat:/srv/data.txt", "exit:4"]}],
+	  "env": {"T_FROM": "initrd"}, "hostname": "rd-host"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replacement := filepath.Join(dir, "replacement.json")
+	if err := os.WriteFile(replacement, []byte(`{"rc": [{"bin": "show", "argv": ["ignored"]}], "env": {"T_FROM": "-c"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, loader := range []bootloader.Loader{bootloader.GRUB, bootloader.SYSLINUX} {
+		t.Run(string(loader), func(t *testing.T) {
+			if _, err := (bootloader.Host{}).Setup(loader, bootloader.Menu{Kernel: "/k"}); err != nil {
+				t.Skipf("%s not installed: %v", loader, err)
+			}
+			rd := filepath.Join(dir, string(loader)+".initrd")
+			mk := []string{"-c", cfg, "-o", rd, root}
+			if loader == bootloader.GRUB {
+				mk = append([]string{"-z"}, mk...)
+			}
+			if out, err := exec.Command(mkrd, mk...).CombinedOutput(); err != nil {
+				t.Fatalf("rump-initrd %q: %v\n%s", mk, err, out)
+			}
+			own := filepath.Join(dir, string(loader)+"-own.iso")
+			if code, _, errs := mkiso(t, "", "-B", string(loader), "-o", own, k, rd); code != 0 {
+				t.Fatalf("rump-mkiso: exit %d: %s", code, errs)
+			}
+			repl := filepath.Join(dir, string(loader)+"-c.iso")
+			if code, _, errs := mkiso(t, "", "-B", string(loader), "-o", repl, "-c", replacement, "-N", "c-host",
+				"-e", "T_MORE=a \"quoted\" value", k, rd, "--", "from -c", "cat:/srv/data.txt", "exit:5"); code != 0 {
+				t.Fatalf("rump-mkiso -c: exit %d: %s", code, errs)
+			}
+			cases := []struct {
+				name, iso string
+				want      []string
+				exit      int
+			}{
+				{"own", own, []string{"argv[1]=<from initrd>", file, "env <T_FROM=initrd>", "hostname=<rd-host>"}, 4},
+				{"replaced", repl, []string{"argv[1]=<from -c>", file, "env <T_FROM=-c>", "env <T_MORE=a \"quoted\" value>", "hostname=<c-host>"}, 5},
+			}
+			for _, c := range cases {
+				for _, disk := range []bool{false, true} {
+					media := map[bool]string{false: "CD", true: "disk"}[disk]
+					t.Run(c.name+"/"+media, func(t *testing.T) {
+						t.Parallel()
+						r := bootRealISO(t, c.iso, disk)
+						lines := strings.Split(strings.ReplaceAll(string(r.Output), "\r", ""), "\n")
+						for _, want := range append([]string{"argc=4", "argv[0]=<show>"}, c.want...) {
+							if !slices.Contains(lines, want) {
+								t.Errorf("no line %q in the output:\n%s\nQEMU: %s", want, r.Output, r.Stderr)
+							}
+						}
+						for _, l := range lines {
+							if strings.Contains(l, "T_FROM=initrd") && c.name == "replaced" {
+								t.Errorf("the initrd's config ran too: %q", l)
+							}
+						}
+						if r.ExitStatus != c.exit || !r.Halted {
+							t.Errorf("exit %d, halted %v; want %d, halted:\n%s", r.ExitStatus, r.Halted, c.exit, r.Output)
+						}
+					})
+				}
+			}
+		})
 	}
 }
