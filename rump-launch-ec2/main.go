@@ -319,7 +319,7 @@ func (v *volume) describe() []string {
 		return lines
 	}
 	lines := []string{fmt.Sprintf("Root volume: a hybrid ISO 9660 image of %d bytes, booted by the BIOS from %s through GRUB:", v.size, ec2launch.RootDeviceHVM)}
-	return append(lines, ec2image.Layout(ec2image.ImageFiles(v.iso))...)
+	return append(lines, ec2image.Layout(v.hw.Describe(v.iso))...)
 }
 
 // writeFile writes the image to dest ("-": w), atomically for a file.

@@ -140,6 +140,20 @@ func Build(o Options) (*iso9660.Image, error) {
 	return im, nil
 }
 
+// InitrdContents says, for people (plans), what /boot/initrd holds for
+// plan p: "" when the kernel reads no initrd (protocol rumprun).
+func InitrdContents(p *launch.Plan) string {
+	switch {
+	case p.Protocol != launch.ProtocolInitrd:
+		return ""
+	case p.Initrd == "":
+		return "an initrd of the config alone"
+	case p.SendConfig:
+		return p.Initrd + ", then the config replacing its /json.cfg"
+	}
+	return p.Initrd
+}
+
 // initrdEntry is /boot/initrd for an initrd/1 kernel.
 func initrdEntry(p *launch.Plan, t time.Time) (iso9660.Entry, error) {
 	if p.Initrd != "" && !p.SendConfig {

@@ -35,7 +35,22 @@ func (h *HW) Files() ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ImageFiles(im), nil
+	return h.Describe(im), nil
+}
+
+// Describe lists im's regular files as ImageFiles does, with the kernel's
+// and initrd's host sources named.
+func (h *HW) Describe(im *iso9660.Image) []File {
+	files := ImageFiles(im)
+	for i, f := range files {
+		switch f.Path {
+		case bootloader.KernelPath:
+			files[i].Source = h.Plan.Kernel
+		case bootloader.InitrdPath:
+			files[i].Source = bootloader.InitrdContents(h.Plan)
+		}
+	}
+	return files
 }
 
 // ImageFiles lists an ISO image's regular files, sorted by path, for
