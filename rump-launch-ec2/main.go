@@ -22,6 +22,7 @@ import (
 
 	"github.com/rumptools/rumptools/internal/cli"
 	"github.com/rumptools/rumptools/pkg/atomicfile"
+	"github.com/rumptools/rumptools/pkg/bootloader"
 	"github.com/rumptools/rumptools/pkg/ebsupload"
 	"github.com/rumptools/rumptools/pkg/ec2image"
 	"github.com/rumptools/rumptools/pkg/ec2launch"
@@ -170,13 +171,12 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail("%s: %v", o.Kernel, err)
 	}
-	if virt == ec2launch.Paravirtual {
+	if virt == ec2launch.Paravirtual && o.Protocol != launch.ProtocolInitrd && !k.Supports(launch.ProtocolInitrd) {
 		if o.Initrd != "" {
-			return fail("%s: a Xen PV kernel on EC2 cannot read an initrd: PV-GRUB boots it with its config in /json.cfg on the root volume. Bake the files into the kernel", o.Initrd)
+			return fail("%s: %s cannot read an initrd (it does not declare %s): PV-GRUB boots it with its config in /json.cfg on the root volume. Bake the files into the kernel",
+				o.Initrd, o.Kernel, launch.ProtocolInitrd)
 		}
-		if o.Protocol == "" {
-			o.Protocol = launch.ProtocolRumprun
-		}
+		o.Protocol = launch.ProtocolRumprun
 	}
 	plan, warnings, err := launch.New(o, target)
 	for _, w := range warnings {
@@ -267,19 +267,31 @@ type volume struct {
 	hw   *ec2image.HW
 	iso  *iso9660.Image
 	size int64 // bytes
+	// initrd says what a PV volume's /boot/initrd holds, for -n.
+	initrd string
 }
 
 func newImage(plan *launch.Plan, virt ec2launch.Virtualization, t time.Time, sizeGiB int64) (*volume, error) {
 	v := &volume{virt: virt}
 	if virt == ec2launch.Paravirtual {
-		wire, err := plan.ConfigText()
-		if err != nil {
-			return nil, err
-		}
 		if sizeGiB == 0 {
 			sizeGiB = 1
 		}
-		v.pv = &ec2image.PV{Kernel: plan.Kernel, Config: wire, Title: plan.Name, Size: sizeGiB << 30, Time: t}
+		v.pv = &ec2image.PV{Kernel: plan.Kernel, Title: plan.Name, Size: sizeGiB << 30, Time: t}
+		if plan.Protocol == launch.ProtocolInitrd {
+			m, err := bootloader.Module(plan, t)
+			if err != nil {
+				return nil, err
+			}
+			v.pv.Initrd = m
+			v.initrd = bootloader.InitrdContents(plan)
+		} else {
+			wire, err := plan.ConfigText()
+			if err != nil {
+				return nil, err
+			}
+			v.pv.Config = wire
+		}
 		v.size = v.pv.Size
 		return v, nil
 	}
@@ -311,6 +323,11 @@ func (v *volume) describe() []string {
 		files, err := v.pv.Files()
 		if err != nil {
 			return []string{"error: " + err.Error()}
+		}
+		for i := range files {
+			if files[i].Path == ec2image.InitrdPath {
+				files[i].Source = v.initrd
+			}
 		}
 		lines := []string{fmt.Sprintf("Root volume: an ext2 file system of %d MiB, read by PV-GRUB (hd0) from %s:", v.size>>20, ec2launch.RootDevicePV)}
 		lines = append(lines, ec2image.Layout(files)...)

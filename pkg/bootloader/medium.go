@@ -154,58 +154,84 @@ func InitrdContents(p *launch.Plan) string {
 	return p.Initrd
 }
 
-// initrdEntry is /boot/initrd for an initrd/1 kernel.
-func initrdEntry(p *launch.Plan, t time.Time) (iso9660.Entry, error) {
-	if p.Initrd != "" && !p.SendConfig {
-		return fileEntry(InitrdPath, p.Initrd)
+// InitrdModule is what an initrd/1 kernel's first module holds: the bytes
+// of the file Initrd (none when ""), then Appendix.
+type InitrdModule struct {
+	Initrd   string // the user's initrd, as it is
+	Size     int64  // its size when laid out
+	Appendix []byte // padding and an archive with the config, or nil
+}
+
+// Module returns the first module for plan p of an initrd/1 kernel: the
+// user's initrd alone when it holds the config, else followed by the
+// config in an archive of its own (the kernel reads concatenated archives
+// and the last /json.cfg wins), or that archive alone without an initrd.
+// Generated entries carry time stamp t.
+func Module(p *launch.Plan, t time.Time) (*InitrdModule, error) {
+	if p.Initrd != "" {
+		fi, err := os.Stat(p.Initrd)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file", p.Initrd)
+		}
+		if !p.SendConfig {
+			return &InitrdModule{Initrd: p.Initrd, Size: fi.Size()}, nil
+		}
+		canonical, err := p.Config.Canonical()
+		if err != nil {
+			return nil, err
+		}
+		magic, err := readPrefix(p.Initrd, 2)
+		if err != nil {
+			return nil, err
+		}
+		// gzip after gzip stays one valid gzip stream.
+		gz := magic[0] == 0x1f && magic[1] == 0x8b
+		a, err := configArchive(canonical, t, gz)
+		if err != nil {
+			return nil, err
+		}
+		if !gz {
+			// A newc archive starts at a 4-byte boundary.
+			a = append(make([]byte, (4-fi.Size()%4)%4), a...)
+		}
+		return &InitrdModule{Initrd: p.Initrd, Size: fi.Size(), Appendix: a}, nil
 	}
 	canonical, err := p.Config.Canonical()
 	if err != nil {
-		return iso9660.Entry{}, err
+		return nil, err
 	}
-	if p.Initrd == "" {
-		a, err := configArchive(canonical, t, false)
-		if err != nil {
-			return iso9660.Entry{}, err
-		}
-		return dataEntry(InitrdPath, a, 0o644), nil
+	a, err := configArchive(canonical, t, false)
+	if err != nil {
+		return nil, err
 	}
+	return &InitrdModule{Appendix: a}, nil
+}
 
-	// The user's initrd, then the config in an archive of its own: the
-	// kernel reads concatenated archives and the last /json.cfg wins.
-	fi, err := os.Stat(p.Initrd)
+// Open returns the module's bytes. The initrd yields exactly the size laid
+// out, so that a file that grows or shrinks is caught by the writer rather
+// than hidden by the appendix.
+func (m *InitrdModule) Open() (io.ReadCloser, error) {
+	if m.Initrd == "" {
+		return io.NopCloser(bytes.NewReader(m.Appendix)), nil
+	}
+	f, err := os.Open(m.Initrd)
+	if err != nil {
+		return nil, err
+	}
+	r := io.MultiReader(&exactReader{r: f, n: m.Size, name: m.Initrd}, bytes.NewReader(m.Appendix))
+	return readCloser{r, f}, nil
+}
+
+// initrdEntry is /boot/initrd for an initrd/1 kernel.
+func initrdEntry(p *launch.Plan, t time.Time) (iso9660.Entry, error) {
+	m, err := Module(p, t)
 	if err != nil {
 		return iso9660.Entry{}, err
 	}
-	if !fi.Mode().IsRegular() {
-		return iso9660.Entry{}, fmt.Errorf("%s: not a regular file", p.Initrd)
-	}
-	magic, err := readPrefix(p.Initrd, 2)
-	if err != nil {
-		return iso9660.Entry{}, err
-	}
-	gz := magic[0] == 0x1f && magic[1] == 0x8b
-	a, err := configArchive(canonical, t, gz)
-	if err != nil {
-		return iso9660.Entry{}, err
-	}
-	if !gz {
-		// A newc archive starts at a 4-byte boundary.
-		a = append(make([]byte, (4-fi.Size()%4)%4), a...)
-	}
-	size := fi.Size()
-	path := p.Initrd
-	return iso9660.Entry{Name: InitrdPath, Mode: 0o644, Size: size + int64(len(a)),
-		Open: func() (io.ReadCloser, error) {
-			f, err := os.Open(path)
-			if err != nil {
-				return nil, err
-			}
-			// Exactly the size laid out, so that a file that grows
-			// is caught by the writer rather than hidden by the appendix.
-			r := io.MultiReader(&exactReader{r: f, n: size, name: path}, bytes.NewReader(a))
-			return readCloser{r, f}, nil
-		}}, nil
+	return iso9660.Entry{Name: InitrdPath, Mode: 0o644, Size: m.Size + int64(len(m.Appendix)), Open: m.Open}, nil
 }
 
 // ErrTimeRange is returned (wrapped) by Build when Options.Time is outside

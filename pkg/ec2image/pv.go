@@ -7,7 +7,9 @@
 // volume, without a partition table. PV describes such a volume: an ext2 file
 // system holding the menu, the kernel and /json.cfg, which the kernel reads
 // because its command line says _RUMPRUN_ROOTFSCFG=/json.cfg (rumprun mounts
-// the etfs device sda1, the root volume, to find it). The file system is made
+// the etfs device sda1, the root volume, to find it); a kernel that speaks
+// initrd/1 gets /boot/initrd instead, which menu.lst has PV-GRUB load as
+// its ramdisk, with the config inside. The file system is made
 // by mke2fs -d from e2fsprogs: no root privileges, no loop devices.
 //
 // An hw kernel boots on an HVM instance from a BIOS-bootable disk; HW makes
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/rumptools/rumptools/pkg/atomicfile"
+	"github.com/rumptools/rumptools/pkg/bootloader"
 )
 
 // Paths on a PV volume.
@@ -37,6 +40,7 @@ const (
 	MenuPath   = "/boot/grub/menu.lst"
 	KernelPath = "/boot/kernel"
 	ConfigPath = "/json.cfg"
+	InitrdPath = "/boot/initrd"
 )
 
 // KernelArgs is the kernel command line PV-GRUB passes: rumprun reads
@@ -52,13 +56,16 @@ type File struct {
 	Path   string // absolute path on the volume
 	Size   int64
 	Source string // host file it is copied from; "" for generated content
-	Data   []byte // generated content
+	Data   []byte // generated content, after Source's when both are set
 }
 
 // PV describes the root volume of a paravirtual image.
 type PV struct {
-	Kernel string    // host path of the Xen PV kernel
-	Config []byte    // the config in wire form, written to /json.cfg
+	Kernel string // host path of the Xen PV kernel
+	Config []byte // the config in wire form, written to /json.cfg (protocol rumprun)
+	// Initrd, for an initrd/1 kernel instead of Config, is written to
+	// /boot/initrd, which PV-GRUB loads as the domain's ramdisk.
+	Initrd *bootloader.InitrdModule
 	Title  string    // the menu entry's title (the machine name)
 	Size   int64     // file system size in bytes; 0 means DefaultSize
 	Time   time.Time // every time stamp in the file system
@@ -71,7 +78,12 @@ func (v *PV) Menu() []byte {
 	if title == "" {
 		title = "rumprun"
 	}
-	return []byte("default 0\ntimeout 0\nhiddenmenu\n\ntitle " + title + "\nroot (hd0)\nkernel " + KernelPath + " " + KernelArgs + "\n")
+	head := "default 0\ntimeout 0\nhiddenmenu\n\ntitle " + title + "\nroot (hd0)\n"
+	if v.Initrd != nil {
+		// The config is in the initrd: the command line stays empty.
+		return []byte(head + "kernel " + KernelPath + "\ninitrd " + InitrdPath + "\n")
+	}
+	return []byte(head + "kernel " + KernelPath + " " + KernelArgs + "\n")
 }
 
 // Files returns the volume's files in the order they are listed, with
@@ -85,11 +97,14 @@ func (v *PV) Files() ([]File, error) {
 		return nil, fmt.Errorf("%s: not a regular file", v.Kernel)
 	}
 	menu := v.Menu()
-	return []File{
+	files := []File{
 		{Path: MenuPath, Size: int64(len(menu)), Data: menu},
 		{Path: KernelPath, Size: st.Size(), Source: v.Kernel},
-		{Path: ConfigPath, Size: int64(len(v.Config)), Data: v.Config},
-	}, nil
+	}
+	if m := v.Initrd; m != nil {
+		return append(files, File{Path: InitrdPath, Size: m.Size + int64(len(m.Appendix)), Source: m.Initrd, Data: m.Appendix}), nil
+	}
+	return append(files, File{Path: ConfigPath, Size: int64(len(v.Config)), Data: v.Config}), nil
 }
 
 func (v *PV) size() int64 {
@@ -132,6 +147,10 @@ func (v *PV) uuid() string {
 	h.Write(v.Config)
 	if st, err := os.Stat(v.Kernel); err == nil {
 		fmt.Fprintf(h, "\x00%d", st.Size())
+	}
+	if m := v.Initrd; m != nil {
+		fmt.Fprintf(h, "\x00initrd %d\x00", m.Size)
+		h.Write(m.Appendix)
 	}
 	b := h.Sum(nil)[:16]
 	b[6] = b[6]&0x0f | 0x40 // version 4 layout, as mke2fs expects a valid UUID
@@ -272,11 +291,14 @@ func copyFile(dst string, f File) error {
 		return err
 	}
 	n, err := io.Copy(out, in)
+	if err == nil && n != f.Size-int64(len(f.Data)) {
+		err = fmt.Errorf("%s: changed size while being copied (%d, then %d bytes)", f.Source, f.Size-int64(len(f.Data)), n)
+	}
+	if err == nil {
+		_, err = out.Write(f.Data)
+	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil && n != f.Size {
-		err = fmt.Errorf("%s: changed size while being copied (%d, then %d bytes)", f.Source, f.Size, n)
 	}
 	return err
 }

@@ -64,12 +64,14 @@ func TargetFor(k *kernel.Kernel) (*launch.Target, Virtualization, error) {
 }
 
 // CheckPlan refuses what the image cannot give and launch.New does not
-// check: a PV image delivers the config only as /json.cfg on the root
-// volume (protocol rumprun). Interfaces and disks an HVM image cannot have
-// are refused by config.CheckTarget, with their positions.
+// check: a PV image delivers the config as /json.cfg on the root volume
+// (protocol rumprun) or in /boot/initrd, PV-GRUB's ramdisk (initrd/1).
+// Interfaces and disks an HVM image cannot have are refused by
+// config.CheckTarget, with their positions.
 func CheckPlan(p *launch.Plan, v Virtualization) error {
-	if v == Paravirtual && p.Protocol != launch.ProtocolRumprun {
-		return fmt.Errorf("protocol %s: a Xen PV kernel on EC2 reads its config from /json.cfg on the root volume (protocol %s)", p.Protocol, launch.ProtocolRumprun)
+	if v == Paravirtual && p.Protocol != launch.ProtocolRumprun && p.Protocol != launch.ProtocolInitrd {
+		return fmt.Errorf("protocol %s: a Xen PV kernel on EC2 reads its config from /json.cfg on the root volume (protocol %s) or its initrd (%s)",
+			p.Protocol, launch.ProtocolRumprun, launch.ProtocolInitrd)
 	}
 	return nil
 }
