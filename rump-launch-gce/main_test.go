@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/rumptools/rumptools/pkg/gcefake"
+	"github.com/rumptools/rumptools/pkg/initrd"
 	"github.com/rumptools/rumptools/pkg/xl/xltest"
 )
 
@@ -498,4 +499,43 @@ func TestRetriesAndRemoval(t *testing.T) {
 		t.Errorf("--rm-image: %+v; left images %v, instances %v, objects %v", r, srv.Images(), srv.Instances(), srv.Objects())
 	}
 	noViolations(t, srv)
+}
+
+// For an initrd/1 kernel, -n names what /boot/initrd holds: the initrd
+// given, followed by the replacement config when the config changed.
+func TestDryRunInitrd(t *testing.T) {
+	needGRUB(t)
+	srv := gcefake.New(t)
+	srv.Env(t)
+	k := xltest.Kernel{Initrd: true, Programs: []string{"app"}}.Write(t, t.TempDir(), "app.bin")
+	b := initrd.NewBuilder(initrd.Options{})
+	if err := b.AddData("json.cfg", []byte(`{"rc": [{"bin": "app", "argv": []}]}`), 0o644, "test"); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := b.WriteArchive(&buf); err != nil {
+		t.Fatal(err)
+	}
+	rd := writeFile(t, "app.initrd", buf.String())
+	for _, c := range []struct {
+		extra []string
+		want  string
+	}{
+		{nil, "bytes  (" + rd + ")\n"},
+		{[]string{"--", "arg"}, "bytes  (" + rd + ", then the config replacing its /json.cfg)\n"},
+	} {
+		r := gce(t, "", args(append([]string{"-n", k, rd}, c.extra...)...)...)
+		if r.code != 0 {
+			t.Fatalf("%+v", r)
+		}
+		var line string
+		for _, l := range strings.SplitAfter(r.stdout, "\n") {
+			if strings.Contains(l, "/boot/initrd ") {
+				line = l
+			}
+		}
+		if !strings.HasSuffix(line, c.want) {
+			t.Errorf("%v: /boot/initrd line %q, want it to end in %q", c.extra, line, c.want)
+		}
+	}
 }

@@ -457,7 +457,7 @@ func TestRefusals(t *testing.T) {
 		msg  string // the whole of stderr; "..." stands for any text
 	}{
 		{"initrd for an old kernel", nil, []string{old, rd}, 1,
-			"rump-launch-qemu: " + old + " cannot read an initrd: it does not declare the initrd/1 boot protocol, like every rumprun kernel so far. Put the files on a disk image and attach it with -b IMAGE[,MOUNTPOINT] (the config mounts it), or bake them into the kernel\n"},
+			"rump-launch-qemu: " + old + " cannot read an initrd: it does not declare the initrd/1 boot protocol (rump-bake's kernels do, unless baked with --protocol rumprun). Put the files on a disk image and attach it with -b IMAGE[,MOUNTPOINT] (the config mounts it), or bake them into the kernel\n"},
 		{"xenif0 with -I", nil, []string{"-I", "xenif0=bridge:br0", old}, 1,
 			"rump-launch-qemu: -I xenif0=bridge:br0: interface \"xenif0\" does not exist on QEMU: use vioif0 (virtio-net) or wm0 (e1000)\n"},
 		{"xenif0 in the config", nil, []string{"-c", xenCfg, old}, 1,

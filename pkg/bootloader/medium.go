@@ -63,7 +63,7 @@ func NewPlan(o launch.Options) (*launch.Plan, []config.Diagnostic, error) {
 			return nil, nil, err
 		}
 		if o.Protocol == launch.ProtocolRumprun || !k.Supports(launch.ProtocolInitrd) {
-			return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol, like every rumprun kernel so far. "+
+			return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol (rump-bake's kernels do, unless baked with --protocol rumprun). "+
 				"Bake the files into the kernel, or put them in a data image (rump-mkiso -d DIR -o data.iso) that the config mounts with a \"blk\" entry",
 				o.Kernel, launch.ProtocolInitrd)
 		}

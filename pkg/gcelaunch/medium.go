@@ -25,6 +25,7 @@ type Medium struct {
 	ISO     *iso9660.Image
 	ISOSize int64
 	Disk    *gceimage.Disk
+	Initrd  string // what /boot/initrd holds, for people; "" for none
 }
 
 // NewMedium lays out the boot disk of a plan from launch.New with Target;
@@ -39,7 +40,8 @@ func NewMedium(p *launch.Plan, t time.Time, host bootloader.Host) (*Medium, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Medium{ISO: im, ISOSize: n, Disk: &gceimage.Disk{Source: im, Size: gceimage.SizeFor(n), Time: t}}, nil
+	return &Medium{ISO: im, ISOSize: n, Disk: &gceimage.Disk{Source: im, Size: gceimage.SizeFor(n), Time: t},
+		Initrd: bootloader.InitrdContents(p)}, nil
 }
 
 // Layout describes the disk for people, a line each: its size, what boots
@@ -66,7 +68,11 @@ func (m *Medium) Layout() []string {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	for _, f := range files {
-		lines = append(lines, fmt.Sprintf("    %-*s %10d bytes", w, f.path, f.size))
+		l := fmt.Sprintf("    %-*s %10d bytes", w, f.path, f.size)
+		if f.path == bootloader.InitrdPath && m.Initrd != "" {
+			l += "  (" + m.Initrd + ")"
+		}
+		lines = append(lines, l)
 	}
 	return lines
 }

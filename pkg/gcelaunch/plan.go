@@ -30,7 +30,7 @@ func NewPlan(o launch.Options) (*launch.Plan, []config.Diagnostic, error) {
 		return nil, nil, fmt.Errorf("%s: %v", o.Kernel, err)
 	}
 	if o.Initrd != "" && (o.Protocol == launch.ProtocolRumprun || o.Protocol == "" && !k.Supports(launch.ProtocolInitrd)) {
-		return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol, like every rumprun kernel so far, "+
+		return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol (rump-bake's kernels do, unless baked with --protocol rumprun), "+
 			"and Compute Engine attaches no disk it could read files from. Bake the files into the kernel", o.Kernel, launch.ProtocolInitrd)
 	}
 	if !slices.Contains(o.Interfaces, "vioif0") && config.HasDriver(k, "vioif") {

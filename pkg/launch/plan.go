@@ -76,7 +76,7 @@ func New(o Options, t *Target) (p *Plan, warnings []config.Diagnostic, err error
 		return nil, nil, fmt.Errorf("unknown boot protocol %q (want %s or %s)", o.Protocol, ProtocolRumprun, ProtocolInitrd)
 	}
 	if p.Protocol == ProtocolRumprun && o.Initrd != "" {
-		return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol, like every rumprun kernel so far. "+
+		return nil, nil, fmt.Errorf("%s cannot read an initrd: it does not declare the %s boot protocol (rump-bake's kernels do, unless baked with --protocol rumprun). "+
 			"Put the files on a disk image and attach it with -b IMAGE[,MOUNTPOINT] (the config mounts it), or bake them into the kernel",
 			o.Kernel, ProtocolInitrd)
 	}
