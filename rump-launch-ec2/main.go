@@ -283,6 +283,13 @@ func newImage(plan *launch.Plan, virt ec2launch.Virtualization, t time.Time, siz
 			if err != nil {
 				return nil, err
 			}
+			if m.Gzip && m.Appendix != nil {
+				// Xen's domain builder decompresses a gzip ramdisk by the
+				// size in its last four bytes: a second gzip member would
+				// be misread.
+				return nil, fmt.Errorf("%s is gzip-compressed, and Xen PV takes one archive or one gzip stream: the changed config cannot be appended to it. "+
+					"Put the config in the initrd (rump-initrd -c), or give a plain initrd", plan.Initrd)
+			}
 			v.pv.Initrd = m
 			v.initrd = bootloader.InitrdContents(plan)
 		} else {

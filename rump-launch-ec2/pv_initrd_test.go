@@ -32,6 +32,9 @@ func debugfsDump(t *testing.T, img, path string) []byte {
 // empty command line: the initrd as it is when it holds the config, else
 // followed by an archive whose json.cfg (read here by GNU cpio) is the
 // replacement; no /json.cfg in wire form. The -n plan says so.
+//
+// A gzip initrd cannot take an appended config on Xen PV (the domain
+// builder reads one gzip stream): it is refused, and no image is written.
 func TestPVInitrd(t *testing.T) {
 	needE2fsprogs(t)
 	if _, err := exec.LookPath("cpio"); err != nil {
@@ -72,6 +75,33 @@ func TestPVInitrd(t *testing.T) {
 		}
 	})
 
+	t.Run("gzip", func(t *testing.T) {
+		zb := initrd.NewBuilder(initrd.Options{Gzip: true})
+		if err := zb.AddData("json.cfg", []byte(`{"rc": [{"bin": "hello", "argv": []}]}`), 0o644, "test"); err != nil {
+			t.Fatal(err)
+		}
+		var z bytes.Buffer
+		if err := zb.WriteArchive(&z); err != nil {
+			t.Fatal(err)
+		}
+		zrd := filepath.Join(t.TempDir(), "z.initrd")
+		if err := os.WriteFile(zrd, z.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img := filepath.Join(t.TempDir(), "vol.img")
+		r := ec2(t, "", "--region", "eu-west-1", "-o", img, k, zrd, "--", "x")
+		if r.code != 1 || !strings.Contains(r.stderr, "one gzip stream") {
+			t.Errorf("exit %d: %s", r.code, r.stderr)
+		}
+		if _, err := os.Stat(img); !os.IsNotExist(err) {
+			t.Errorf("an image was written: %v", err)
+		}
+		// Unchanged, the gzip initrd goes as it is.
+		if r := ec2(t, "", "--region", "eu-west-1", "-o", img, k, zrd); r.code != 0 {
+			t.Errorf("unchanged gzip initrd: exit %d: %s", r.code, r.stderr)
+		}
+	})
+
 	t.Run("replaced", func(t *testing.T) {
 		args := []string{"--region", "eu-west-1", "-N", "pv-rd", k, rd, "--", "two words", "it's"}
 		plan := ec2(t, "", append([]string{"-n"}, args...)...)
@@ -91,6 +121,9 @@ func TestPVInitrd(t *testing.T) {
 			t.Fatalf("/boot/initrd does not start with the initrd")
 		}
 		appendix := bytes.TrimLeft(got[buf.Len():], "\x00")
+		if bytes.HasPrefix(appendix, []byte{0x1f, 0x8b}) {
+			t.Errorf("the appended archive is compressed")
+		}
 		cmd := exec.Command("cpio", "-i", "--quiet", "--to-stdout", "json.cfg")
 		cmd.Stdin = bytes.NewReader(appendix)
 		out, err := cmd.Output()

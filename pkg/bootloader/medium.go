@@ -160,6 +160,7 @@ type InitrdModule struct {
 	Initrd   string // the user's initrd, as it is
 	Size     int64  // its size when laid out
 	Appendix []byte // padding and an archive with the config, or nil
+	Gzip     bool   // the initrd is gzip-compressed, and so is Appendix
 }
 
 // Module returns the first module for plan p of an initrd/1 kernel: the
@@ -197,7 +198,7 @@ func Module(p *launch.Plan, t time.Time) (*InitrdModule, error) {
 			// A newc archive starts at a 4-byte boundary.
 			a = append(make([]byte, (4-fi.Size()%4)%4), a...)
 		}
-		return &InitrdModule{Initrd: p.Initrd, Size: fi.Size(), Appendix: a}, nil
+		return &InitrdModule{Initrd: p.Initrd, Size: fi.Size(), Appendix: a, Gzip: gz}, nil
 	}
 	canonical, err := p.Config.Canonical()
 	if err != nil {
