@@ -16,6 +16,7 @@ import (
 	"github.com/rumptools/rumptools/internal/realkernel"
 	"github.com/rumptools/rumptools/pkg/awsfake"
 	"github.com/rumptools/rumptools/pkg/config"
+	"github.com/rumptools/rumptools/pkg/kernel"
 )
 
 // These tests make EC2 images of real rumprun kernels, baked by rump-bake
@@ -84,18 +85,40 @@ func TestRealPV(t *testing.T) {
 	if got, want := sha256File(t, kernelCopy), sha256File(t, k); got != want {
 		t.Errorf("/boot/kernel on the volume has sha256 %s, the kernel %s", got, want)
 	}
-	if got := debugfsCat(t, vol, "/boot/grub/menu.lst"); !strings.Contains(got, "title pvshow\nroot (hd0)\nkernel /boot/kernel _RUMPRUN_ROOTFSCFG=/json.cfg\n") {
+	// rump-bake's Xen kernels speak initrd/1: the config is in
+	// /boot/initrd, PV-GRUB's ramdisk (read here by GNU cpio), and the
+	// kernel applies the DHCP default itself; older kernels read the wire
+	// form from /json.cfg.
+	info, err := kernel.Options{NoToolchain: true}.Open(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := info.Supports("initrd/1")
+	menu, cfgText := "kernel /boot/kernel _RUMPRUN_ROOTFSCFG=/json.cfg\n", []byte(nil)
+	if rd {
+		menu = "kernel /boot/kernel\ninitrd /boot/initrd\n"
+		cmd := exec.Command("cpio", "-i", "--quiet", "--to-stdout", "json.cfg")
+		cmd.Stdin = bytes.NewReader(debugfsDump(t, vol, "/boot/initrd"))
+		if cfgText, err = cmd.Output(); err != nil {
+			t.Fatalf("cpio: %v", err)
+		}
+	} else {
+		cfgText = []byte(debugfsCat(t, vol, "/json.cfg"))
+	}
+	if got := debugfsCat(t, vol, "/boot/grub/menu.lst"); !strings.Contains(got, "title pvshow\nroot (hd0)\n"+menu) {
 		t.Errorf("menu.lst %q", got)
 	}
-	c, _, err := config.Parse("/json.cfg", []byte(debugfsCat(t, vol, "/json.cfg")))
+	c, _, err := config.Parse("json.cfg", cfgText)
 	if err != nil {
-		t.Fatalf("/json.cfg on the volume: %v", err)
+		t.Fatalf("the config on the volume: %v", err)
 	}
 	if c.Hostname != "pvshow" || len(c.RC) != 1 || c.RC[0].Bin != "show" || !slices.Equal(c.RC[0].Argv, []string{"two words", "exit:2"}) ||
 		len(c.Env) != 1 || c.Env[0] != (config.EnvVar{Name: "T_ENV", Value: "a b"}) {
 		t.Errorf("/json.cfg: hostname %q, rc %+v, env %+v", c.Hostname, c.RC, c.Env)
 	}
-	if len(c.Net) != 1 || c.Net[0] != (config.Net{If: "xenif0", Cloner: true, Type: "inet", Method: "dhcp"}) {
+	if rd && c.Net != nil {
+		t.Errorf("net %+v written for a kernel that applies the default itself", c.Net)
+	} else if !rd && (len(c.Net) != 1 || c.Net[0] != (config.Net{If: "xenif0", Cloner: true, Type: "inet", Method: "dhcp"})) {
 		t.Errorf("/json.cfg: net %+v", c.Net)
 	}
 
