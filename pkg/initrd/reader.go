@@ -34,15 +34,17 @@ type Reader struct {
 	want   uint32
 	sum    uint32
 	err    error // sticky
-	// gzipped: the stream is being decompressed (a gzip member inside a
-	// gzip stream is the gzip reader's to join).
+	// raw is the input; br is raw, or while gzipped the decompressed
+	// data of the gzip member being read.
+	raw     *bufio.Reader
 	gzipped bool
 	name    [MaxName + 1]byte
 }
 
 // NewReader returns a Reader for the archive in r, plain or gzip-compressed
-// (recognised by its magic number; concatenated gzip members are read as
-// one stream).
+// (recognised by its magic number). Like the Linux kernel and rumptools'
+// kernel side, it reads several archives one after another, each plain or
+// gzip, with zeros between them.
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	magic, err := br.Peek(6)
@@ -50,11 +52,10 @@ func NewReader(r io.Reader) (*Reader, error) {
 		return nil, fmt.Errorf("initrd: %w", err)
 	}
 	if len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
+		r := &Reader{raw: br}
+		if err := r.startGzip(); err != nil {
 			return nil, fmt.Errorf("initrd: gzip: %w", err)
 		}
-		r := &Reader{br: bufio.NewReaderSize(gzipSource{zr}, 64<<10), gzipped: true}
 		if magic, err = r.br.Peek(6); err != nil && err != io.EOF {
 			return nil, fmt.Errorf("initrd: gzip: %w", err)
 		}
@@ -68,7 +69,20 @@ func NewReader(r io.Reader) (*Reader, error) {
 	if !isCpio(magic) {
 		return nil, ErrNotArchive
 	}
-	return &Reader{br: br}, nil
+	return &Reader{raw: br, br: br}, nil
+}
+
+// startGzip reads on from the gzip member that starts in the input. Each
+// member is read by itself, so that what follows it may be plain.
+func (r *Reader) startGzip() error {
+	zr, err := gzip.NewReader(r.raw)
+	if err != nil {
+		return err
+	}
+	zr.Multistream(false)
+	r.br = bufio.NewReaderSize(gzipSource{zr}, 64<<10)
+	r.gzipped = true
+	return nil
 }
 
 // ErrNotArchive is returned by NewReader for input that is neither a cpio
@@ -319,11 +333,16 @@ func (r *Reader) readHeader() (*Header, error) {
 }
 
 // nextArchive skips the zeros that pad an archive after its trailer and
-// reports whether another archive follows. A gzip member behind a plain
-// archive is decompressed from there on.
+// reports whether another archive follows: plain, or a gzip member, which
+// is decompressed until it ends.
 func (r *Reader) nextArchive() (bool, error) {
 	for {
 		b, err := r.br.Peek(1)
+		if err == io.EOF && r.gzipped {
+			// The gzip member ended: the input goes on as it is.
+			r.br, r.gzipped = r.raw, false
+			continue
+		}
 		if err == io.EOF {
 			return false, nil
 		}
@@ -344,12 +363,9 @@ func (r *Reader) nextArchive() (bool, error) {
 	case bytes.Equal(magic, magicNewc) || bytes.Equal(magic, magicCRC):
 		return true, nil
 	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b && !r.gzipped:
-		zr, err := gzip.NewReader(r.br)
-		if err != nil {
+		if err := r.startGzip(); err != nil {
 			return false, r.errorf("at offset %d: gzip archive after the trailer: %w", r.off, err)
 		}
-		r.br = bufio.NewReaderSize(gzipSource{zr}, 64<<10)
-		r.gzipped = true
 		return r.nextArchive()
 	}
 	return false, r.errorf("at offset %d: data after the trailer is not another newc archive (%q)", r.off, magic)

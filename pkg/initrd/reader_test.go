@@ -265,25 +265,35 @@ func TestReaderErrors(t *testing.T) {
 }
 
 // TestConcatenatedArchives reads archives behind one another as the
-// kernels do: zero padding between them, a gzip archive behind a plain one,
-// and refuses other data after a trailer.
+// kernels do: zero padding between them, each archive plain or gzip in any
+// order, and refuses other data after a trailer.
 func TestConcatenatedArchives(t *testing.T) {
 	first, second := writeArchive(t, sample[:2]), writeArchive(t, sample[2:4])
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write(second)
-	zw.Close()
+	gz := func(b []byte) []byte {
+		var zipped bytes.Buffer
+		zw := gzip.NewWriter(&zipped)
+		zw.Write(b)
+		zw.Close()
+		return zipped.Bytes()
+	}
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
 	want := append(readArchive(t, first), readArchive(t, second)...)
 	for name, archive := range map[string][]byte{
-		"plain":            append(append([]byte{}, first...), second...),
-		"padded":           append(append(append([]byte{}, first...), make([]byte, 1000)...), second...),
-		"gzip behind":      append(append(append([]byte{}, first...), make([]byte, 3)...), zipped.Bytes()...),
-		"trailing padding": append(append(append([]byte{}, first...), second...), make([]byte, 512)...),
+		"plain":            cat(first, second),
+		"padded":           cat(first, make([]byte, 1000), second),
+		"gzip behind":      cat(first, make([]byte, 3), gz(second)),
+		"plain behind":     cat(gz(first), make([]byte, 3), second),
+		"two gzip members": cat(gz(first), gz(second)),
+		"trailing padding": cat(first, second, make([]byte, 512)),
 	} {
 		got, err := readAll(bytes.NewReader(archive))
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: %v\n got %+v\nwant %+v", name, err, got, want)
 		}
+	}
+	three := cat(gz(first), second, gz(first))
+	if got, err := readAll(bytes.NewReader(three)); err != nil || len(got) != 2*len(readArchive(t, first))+len(readArchive(t, second)) {
+		t.Errorf("gzip, plain, gzip: %v, %d entries", err, len(got))
 	}
 	archive := append(writeArchive(t, sample[:1]), "garbage after the trailer"...)
 	r, err := NewReader(bytes.NewReader(archive))
