@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -401,7 +399,7 @@ func (v *volume) open() (io.Reader, int64, func(), error) {
 }
 
 func newJob(plan *launch.Plan, k *kernel.Kernel, virt ec2launch.Virtualization, img *volume, region string, s settings) (*ec2launch.Job, error) {
-	sum, err := fileSHA256(plan.Kernel)
+	sum, err := kernel.SHA256(plan.Kernel)
 	if err != nil {
 		return nil, err
 	}
@@ -432,19 +430,6 @@ func newJob(plan *launch.Plan, k *kernel.Kernel, virt ec2launch.Virtualization, 
 		j.Run = &ec2launch.RunOptions{InstanceType: s.instanceType, SubnetID: s.subnet, SecurityGroupIDs: s.groups, KeyName: s.key, Terminate: s.terminate}
 	}
 	return j, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // progress reports the upload on a terminal (cli.Progress).

@@ -8,8 +8,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -26,6 +24,7 @@ import (
 	"github.com/rumptools/rumptools/pkg/gcelaunch"
 	"github.com/rumptools/rumptools/pkg/gcsupload"
 	"github.com/rumptools/rumptools/pkg/iso9660"
+	"github.com/rumptools/rumptools/pkg/kernel"
 	"github.com/rumptools/rumptools/pkg/launch"
 )
 
@@ -163,7 +162,7 @@ func run(argv []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if j.Archive, err = m.Summarize(); err != nil {
 		return fail("%v", err)
 	}
-	sum, err := fileSHA256(plan.Kernel)
+	sum, err := kernel.SHA256(plan.Kernel)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -237,19 +236,6 @@ func writeArchive(m *gcelaunch.Medium, dest string, inputs []string, w io.Writer
 		return err
 	}
 	return f.Commit()
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // progress reports the upload on a terminal (cli.Progress).
