@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"strings"
 	"testing"
+
+	"github.com/rumptools/rumptools/internal/probe"
 )
 
 func TestEntryPath(t *testing.T) {
@@ -43,34 +45,17 @@ func TestEntryPath(t *testing.T) {
 	}
 }
 
-// raw is a newc entry written byte by byte, for archives the Writer
-// refuses to make.
-func raw(name string, mode uint32, data string, nlink int) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "070701%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x%08x",
-		1, mode, 0, 0, nlink, 0, len(data), 0, 0, 0, 0, len(name)+1, 0)
-	b.WriteString(name + "\x00")
-	for b.Len()%4 != 0 {
-		b.WriteByte(0)
-	}
-	b.WriteString(data)
-	for b.Len()%4 != 0 {
-		b.WriteByte(0)
-	}
-	return b.Bytes()
-}
-
 func rawArchive(entries ...[]byte) []byte {
-	return append(bytes.Join(entries, nil), raw(trailer, 0, "", 1)...)
+	return append(bytes.Join(entries, nil), probe.NewcEntry(trailer, 0, "", 1)...)
 }
 
 // An archive with a name that readers could place differently is refused
 // by every reader, with the entry's number and name: the hostile archive
 // of the review held a harmless json.cfg and then "x/../json.cfg".
 func TestHostileNamesRefused(t *testing.T) {
-	harmless := raw("json.cfg", TypeReg|0o644, `{"cmdline": "harmless"}`, 1)
+	harmless := probe.NewcEntry("json.cfg", TypeReg|0o644, `{"cmdline": "harmless"}`, 1)
 	for _, name := range []string{"x/../json.cfg", "../../json.cfg", "/json.cfg", "././json.cfg", "x//json.cfg", "etc/"} {
-		a := rawArchive(raw("x", TypeDir|0o755, "", 2), harmless, raw(name, TypeReg|0o644, `{"cmdline": "evil"}`, 1))
+		a := rawArchive(probe.NewcEntry("x", TypeDir|0o755, "", 2), harmless, probe.NewcEntry(name, TypeReg|0o644, `{"cmdline": "evil"}`, 1))
 		want := fmt.Sprintf("initrd: entry 3 %q: ", name)
 		var ne *NameError
 		if _, err := readAll(bytes.NewReader(a)); err == nil || !strings.HasPrefix(err.Error(), want) || !errors.As(err, &ne) || ne.Entry != 3 {
@@ -94,22 +79,22 @@ func TestHostileNamesRefused(t *testing.T) {
 // ReadFile takes what a kernel unpacking the archive would leave at the
 // path, or refuses the archive where that depends on how links are read.
 func TestReadFileLastEntryDecides(t *testing.T) {
-	cfg := func(s string) []byte { return raw("json.cfg", TypeReg|0o644, s, 1) }
+	cfg := func(s string) []byte { return probe.NewcEntry("json.cfg", TypeReg|0o644, s, 1) }
 	for _, tc := range []struct {
 		name    string
 		archive []byte
 		want    string // content, or the error's text
 	}{
-		{"regular", rawArchive(cfg("a"), raw("./json.cfg", TypeReg|0o644, "b", 1)), "b"},
-		{"symlink last", rawArchive(cfg("a"), raw("json.cfg", TypeLink|0o777, "etc", 1)),
+		{"regular", rawArchive(cfg("a"), probe.NewcEntry("./json.cfg", TypeReg|0o644, "b", 1)), "b"},
+		{"symlink last", rawArchive(cfg("a"), probe.NewcEntry("json.cfg", TypeLink|0o777, "etc", 1)),
 			`initrd: entry 2 "json.cfg": /json.cfg is a symbolic link, not a regular file`},
-		{"directory last", rawArchive(cfg("a"), raw("json.cfg", TypeDir|0o755, "", 2)),
+		{"directory last", rawArchive(cfg("a"), probe.NewcEntry("json.cfg", TypeDir|0o755, "", 2)),
 			`initrd: entry 2 "json.cfg": /json.cfg is a directory, not a regular file`},
-		{"replaced again", rawArchive(raw("json.cfg", TypeLink|0o777, "etc", 1), cfg("c")), "c"},
-		{"hard link", rawArchive(raw("json.cfg", TypeReg|0o644, "", 2), raw("other", TypeReg|0o644, "evil", 2)),
+		{"replaced again", rawArchive(probe.NewcEntry("json.cfg", TypeLink|0o777, "etc", 1), cfg("c")), "c"},
+		{"hard link", rawArchive(probe.NewcEntry("json.cfg", TypeReg|0o644, "", 2), probe.NewcEntry("other", TypeReg|0o644, "evil", 2)),
 			`initrd: entry 1 "json.cfg": /json.cfg is a hard link (2 links), whose data may be stored with another name: store it as a file of its own`},
-		{"hard link replaced", rawArchive(raw("json.cfg", TypeReg|0o644, "", 2), raw("other", TypeReg|0o644, "x", 2), cfg("c")), "c"},
-		{"below a link", rawArchive(cfg("a"), raw("x", TypeLink|0o777, ".", 1), raw("x/json.cfg", TypeReg|0o644, "evil", 1)),
+		{"hard link replaced", rawArchive(probe.NewcEntry("json.cfg", TypeReg|0o644, "", 2), probe.NewcEntry("other", TypeReg|0o644, "x", 2), cfg("c")), "c"},
+		{"below a link", rawArchive(cfg("a"), probe.NewcEntry("x", TypeLink|0o777, ".", 1), probe.NewcEntry("x/json.cfg", TypeReg|0o644, "evil", 1)),
 			`initrd: entry 3 "x/json.cfg" lies below /x, a symbolic link (entry 2): readers never follow links of the archive`},
 	} {
 		data, err := ReadFile(bytes.NewReader(tc.archive), "/json.cfg", 100)
