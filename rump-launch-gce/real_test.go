@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -55,26 +54,7 @@ func TestRealKernelAnswersTCP(t *testing.T) {
 	// listens in the guest: try again until the guest answers or QEMU
 	// has ended.
 	stop := make(chan struct{})
-	got := make(chan string, 1)
-	go func() {
-		for {
-			select {
-			case <-stop:
-				got <- ""
-				return
-			default:
-			}
-			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", hostPort)); err == nil {
-				b, _ := io.ReadAll(c)
-				c.Close()
-				if len(b) > 0 {
-					got <- string(b)
-					return
-				}
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}()
+	got := realkernel.AskTCP(hostPort, stop)
 	res := probe.RunCmd(t, qemu, 5*time.Minute)
 	close(stop)
 	answer := <-got

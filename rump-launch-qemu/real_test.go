@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"hash/crc32"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rumptools/rumptools/internal/probe"
 	"github.com/rumptools/rumptools/internal/realkernel"
@@ -118,34 +116,11 @@ func TestRealDHCP(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(bin, "--accel", "tcg", "-I",
 		fmt.Sprintf("vioif0=user,hostfwd=tcp:127.0.0.1:%d-:8080", port), k, "--", "ifaddrs", "tcp:8080")
-	var r *probe.Result
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		r = probe.RunCmd(t, cmd, 0)
-	}()
-	got := ""
-	deadline := time.Now().Add(probe.DefaultTimeout)
-	for got == "" && time.Now().Before(deadline) {
-		select {
-		case <-done:
-			deadline = time.Now() // the guest is gone: stop trying
-			continue
-		default:
-		}
-		// QEMU accepts on the host side before the guest listens and then
-		// closes: try again until the program answers.
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(5 * time.Second))
-			got, _ = bufio.NewReader(c).ReadString('\n')
-			c.Close()
-		}
-		if got == "" {
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	<-done
+	stop := make(chan struct{})
+	answer := realkernel.AskTCP(port, stop)
+	r := probe.RunCmd(t, cmd, 0)
+	close(stop)
+	got := <-answer
 	if got != "hello from show\n" {
 		t.Fatalf("answer %q\n%s", got, r.Output)
 	}

@@ -22,12 +22,15 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Tuple is the tuple of the toolchains the tests use.
@@ -263,4 +266,34 @@ func LoadedImage(t testing.TB, path string) []byte {
 		b.Write(data)
 	}
 	return b.Bytes()
+}
+
+// AskTCP connects to 127.0.0.1:port again and again until a connection
+// brings data, and sends that data on the returned channel; closing stop
+// ends the attempts and sends "". QEMU's user network accepts on the host
+// side at once and drops the connection while nothing listens in the
+// guest, hence the retries.
+func AskTCP(port int, stop <-chan struct{}) <-chan string {
+	answer := make(chan string, 1)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				answer <- ""
+				return
+			default:
+			}
+			if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				b, _ := io.ReadAll(c)
+				c.Close()
+				if len(b) > 0 {
+					answer <- string(b)
+					return
+				}
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	return answer
 }

@@ -10,7 +10,6 @@ import (
 	"debug/elf"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"io/fs"
 	"math/rand"
 	"net"
@@ -413,28 +412,8 @@ func TestRealDefaults(t *testing.T) {
 		"-drive", "if=none,id=d1,format=raw,readonly=on,file="+iso, "-device", "virtio-blk-pci,drive=d1")
 
 	// The program serves one connection once DHCP has given it an address.
-	served := make(chan string, 1)
 	stop := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-stop:
-				served <- ""
-				return
-			default:
-			}
-			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-			if err == nil {
-				b, _ := io.ReadAll(c)
-				c.Close()
-				if len(b) > 0 {
-					served <- string(b)
-					return
-				}
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}()
+	served := realkernel.AskTCP(port, stop)
 	r := probe.RunCmd(t, cmd, 5*time.Minute)
 	close(stop)
 	if got := <-served; got != "hello from show\n" {
